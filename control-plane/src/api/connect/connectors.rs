@@ -1,0 +1,322 @@
+//! Connector handlers: create, list, read, status, delete, plugins.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tributary_data_plane::connectors::{self as plugins, ConnectorPlugin, FieldError};
+
+use super::{scoped_cluster, view, AppState};
+use crate::api::json::ApiJson;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::store::connectors::{self as store, ConfigMap, CreateError, NewConnector, Task};
+use crate::store::notify_reconciler;
+
+type ClusterPath = Path<(String, String)>;
+type ConnectorPath = Path<(String, String, String)>;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateRequest {
+    name: Option<String>,
+    config: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    offsets: Vec<Value>,
+}
+
+/// Connector names end up in URLs, CRNs and consumer group ids.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            "name",
+            "connector name must not be empty",
+        ));
+    }
+    if name.len() > 255 {
+        return Err(ApiError::invalid_field(
+            "name",
+            "connector name must be at most 255 characters",
+        ));
+    }
+    if name.chars().any(|c| c.is_control() || c == '/') {
+        return Err(ApiError::invalid_field(
+            "name",
+            "connector name must not contain '/' or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Finds the plugin and validates the whole config; every problem is named.
+pub fn check_config(config: &ConfigMap) -> Result<&'static dyn ConnectorPlugin, ApiError> {
+    let class = config
+        .get("connector.class")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "config/connector.class",
+                "Missing required configuration \"connector.class\"",
+            )
+        })?;
+    let plugin = plugins::find(class).ok_or_else(|| {
+        let known: Vec<&str> = plugins::catalogue().iter().map(|p| p.class()).collect();
+        ApiError::invalid_field(
+            "config/connector.class",
+            format!(
+                "Unknown connector.class \"{class}\"; available plugins: {}",
+                known.join(", ")
+            ),
+        )
+    })?;
+    let errors = plugins::validate(plugin, config);
+    if let Some(first) = errors.first() {
+        return Err(config_errors(first, &errors));
+    }
+    Ok(plugin)
+}
+
+fn config_errors(first: &FieldError, all: &[FieldError]) -> ApiError {
+    let lines: Vec<String> = all.iter().map(|e| e.to_string()).collect();
+    ApiError::invalid_field(
+        format!("config/{}", first.key),
+        format!(
+            "Connector configuration is invalid and contains the following {} error(s):\n{}",
+            all.len(),
+            lines.join("\n")
+        ),
+    )
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id)): ClusterPath,
+    ApiJson(req): ApiJson<CreateRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let name = req
+        .name
+        .ok_or_else(|| ApiError::invalid_field("name", "field \"name\" is required"))?;
+    check_name(&name)?;
+    let mut config = req
+        .config
+        .ok_or_else(|| ApiError::invalid_field("config", "field \"config\" is required"))?;
+    match config.get("name") {
+        Some(n) if n != &name => {
+            return Err(ApiError::invalid_field(
+                "config/name",
+                format!("config.name \"{n}\" does not match the connector name \"{name}\""),
+            ))
+        }
+        _ => {
+            config.insert("name".into(), name.clone());
+        }
+    }
+    if !req.offsets.is_empty() {
+        return Err(ApiError::invalid_field(
+            "offsets",
+            "initial offsets are not supported yet; create the connector without them",
+        ));
+    }
+    let plugin = check_config(&config)?;
+
+    let mut tx = state.pool.begin().await?;
+    let created = store::create(
+        &mut tx,
+        NewConnector {
+            org_id: &who.org_id,
+            environment_id: &env,
+            cluster_id: &cluster.id,
+            name: &name,
+            class: plugin.class(),
+            connector_type: plugin.connector_type().as_str(),
+            config: &config,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        CreateError::AlreadyExists(n) => {
+            ApiError::conflict(format!("Connector {n} already exists"))
+        }
+        CreateError::Db(e) => e.into(),
+    })?;
+    notify_reconciler(&mut *tx, "connector created").await?;
+    tx.commit().await?;
+    tracing::info!(connector = %created.id, name = %name, class = plugin.class(), "connector created");
+
+    let n_tasks = plugin
+        .task_configs(&config, plugins::max_tasks(&config))
+        .len();
+    let mut body = view::connector_json(&created, &cluster, n_tasks);
+    body["offsets"] = json!([]);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// The `expand` values of a query string: `expand=id,info` or repeated `expand=`.
+fn expansions(query: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k != "expand" {
+            continue;
+        }
+        for item in v.replace("%2C", ",").replace("%2c", ",").split(',') {
+            match item {
+                "" => {}
+                "id" | "info" | "status" => out.push(item.to_string()),
+                other => {
+                    return Err(ApiError::invalid_field(
+                        "expand",
+                        format!("unknown expansion \"{other}\"; use id, info or status"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id)): ClusterPath,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let expand = expansions(query.as_deref())?;
+    let connectors = store::list(&state.pool, &who.org_id, &cluster.id).await?;
+    if expand.is_empty() {
+        return Ok(Json(json!(connectors
+            .iter()
+            .map(|c| &c.name)
+            .collect::<Vec<_>>())));
+    }
+    let ids: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
+    let tasks = store::tasks_of(&state.pool, &ids).await?;
+    let mut out = Map::new();
+    for c in &connectors {
+        let mine: Vec<&Task> = tasks.iter().filter(|t| t.connector_id == c.id).collect();
+        let mut entry = Map::new();
+        if expand.iter().any(|e| e == "id") {
+            entry.insert("id".into(), json!({"id": c.id, "id_type": "ID"}));
+        }
+        if expand.iter().any(|e| e == "info") {
+            entry.insert(
+                "info".into(),
+                json!({
+                    "name": c.name,
+                    "config": view::visible_config(&c.config, &c.class, &cluster),
+                    "tasks": view::task_ids(&c.name, mine.len()),
+                    "type": c.connector_type,
+                }),
+            );
+        }
+        if expand.iter().any(|e| e == "status") {
+            entry.insert("status".into(), view::status_json(c, &mine));
+        }
+        out.insert(c.name.clone(), Value::Object(entry));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+async fn load(
+    state: &AppState,
+    who: &Principal,
+    env: &str,
+    cluster_id: &str,
+    name: &str,
+) -> Result<(crate::store::tenancy::Cluster, store::Connector, Vec<Task>), ApiError> {
+    let cluster = scoped_cluster(state, who, env, cluster_id).await?;
+    let c = store::get(&state.pool, &who.org_id, &cluster.id, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Connector {name} not found")))?;
+    let tasks = store::tasks_of(&state.pool, std::slice::from_ref(&c.id)).await?;
+    Ok((cluster, c, tasks))
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id, name)): ConnectorPath,
+) -> Result<Json<Value>, ApiError> {
+    let (cluster, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
+    Ok(Json(view::connector_json(&c, &cluster, tasks.len())))
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id, name)): ConnectorPath,
+) -> Result<Json<Value>, ApiError> {
+    let (_, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
+    let refs: Vec<&Task> = tasks.iter().collect();
+    Ok(Json(view::status_json(&c, &refs)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id, name)): ConnectorPath,
+) -> Result<Json<Value>, ApiError> {
+    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let mut tx = state.pool.begin().await?;
+    if !store::delete(&mut tx, &who.org_id, &cluster.id, &name).await? {
+        return Err(ApiError::not_found(format!("Connector {name} not found")));
+    }
+    notify_reconciler(&mut *tx, "connector deleted").await?;
+    tx.commit().await?;
+    tracing::info!(name = %name, cluster = %cluster.id, "connector deleted");
+    Ok(Json(json!({"error": null})))
+}
+
+pub async fn plugins(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id)): ClusterPath,
+) -> Result<Json<Value>, ApiError> {
+    scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let list: Vec<Value> = plugins::catalogue()
+        .iter()
+        .map(|p| json!({"class": p.class(), "type": p.connector_type().as_str(), "version": p.version()}))
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansions_accept_comma_lists_and_repeats() {
+        assert_eq!(
+            expansions(Some("expand=id,info")).unwrap(),
+            vec!["id", "info"]
+        );
+        assert_eq!(
+            expansions(Some("expand=status&expand=id")).unwrap(),
+            vec!["status", "id"]
+        );
+        assert!(expansions(Some("expand=bogus")).is_err());
+        assert!(expansions(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_class_names_the_field_and_the_choices() {
+        let cfg: ConfigMap = [("connector.class".to_string(), "Nope".to_string())].into();
+        let e = check_config(&cfg).err().unwrap();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.field.as_deref(), Some("config/connector.class"));
+        assert!(e.detail.contains("DatagenSource"), "{}", e.detail);
+    }
+
+    #[test]
+    fn names_with_slashes_are_refused() {
+        assert!(check_name("a/b").is_err());
+        assert!(check_name(" ").is_err());
+        assert!(check_name("orders-gen").is_ok());
+    }
+}

@@ -1,0 +1,91 @@
+//! Connect v1 response shapes, with secrets masked in one place.
+
+use serde_json::{json, Map, Value};
+use tributary_data_plane::connectors::{self, config::password_keys};
+
+use crate::reconciler::status::{connector_state, TaskView};
+use crate::store::connectors::{ConfigMap, Connector, Task};
+use crate::store::tenancy::Cluster;
+
+/// What Confluent shows in place of a secret.
+pub const MASK: &str = "****************";
+
+/// The config as users see it: secrets masked, plus the keys the service injects.
+pub fn visible_config(config: &ConfigMap, class: &str, cluster: &Cluster) -> Map<String, Value> {
+    let secret_keys = connectors::find(class)
+        .map(|p| password_keys(&p.config_defs()))
+        .unwrap_or_else(|| password_keys(&[]));
+    let mut out = Map::new();
+    out.insert("cloud.environment".into(), json!(cluster.environment_id));
+    out.insert("cloud.provider".into(), json!("local"));
+    out.insert(
+        "kafka.endpoint".into(),
+        json!(format!("PLAINTEXT://{}", cluster.bootstrap_endpoint)),
+    );
+    out.insert("kafka.region".into(), json!("local"));
+    for (k, v) in config {
+        let shown = if secret_keys.contains(&k.as_str()) {
+            MASK
+        } else {
+            v.as_str()
+        };
+        out.insert(k.clone(), json!(shown));
+    }
+    out
+}
+
+pub fn connector_type(c: &Connector) -> &str {
+    &c.connector_type
+}
+
+pub fn task_ids(name: &str, n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| json!({"connector": name, "task": i}))
+            .collect(),
+    )
+}
+
+/// `connect.v1.Connector`.
+pub fn connector_json(c: &Connector, cluster: &Cluster, n_tasks: usize) -> Value {
+    json!({
+        "name": c.name,
+        "config": visible_config(&c.config, &c.class, cluster),
+        "tasks": task_ids(&c.name, n_tasks),
+        "type": connector_type(c),
+    })
+}
+
+/// The status object of `GET …/status` and of `?expand=status`.
+pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
+    let views: Vec<TaskView<'_>> = tasks
+        .iter()
+        .map(|t| TaskView {
+            state: &t.state,
+            assigned: t.worker_id.is_some(),
+        })
+        .collect();
+    let state = connector_state(&c.target_state, &views);
+    let trace = tasks
+        .iter()
+        .find(|t| t.state == "FAILED")
+        .map(|t| t.trace.clone())
+        .unwrap_or_default();
+    let task_list: Vec<Value> = tasks
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.task_id,
+                "state": t.state,
+                "worker_id": t.worker_id.clone().unwrap_or_default(),
+                "msg": t.trace,
+            })
+        })
+        .collect();
+    json!({
+        "name": c.name,
+        "connector": { "state": state, "worker_id": c.name, "trace": trace },
+        "tasks": task_list,
+        "type": connector_type(c),
+    })
+}

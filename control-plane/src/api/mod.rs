@@ -1,0 +1,72 @@
+//! The HTTP API: routers composed per resource, sharing one [`AppState`].
+
+pub mod cmk;
+pub mod connect;
+pub mod health;
+pub mod json;
+pub mod ops;
+pub mod org;
+pub mod v2;
+pub mod workers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use sqlx::PgPool;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, api_keys::KeyVerifier};
+use crate::error::connect_error_shape;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub keys: Arc<KeyVerifier>,
+    /// Base URL for `self` links.
+    pub public_url: Arc<str>,
+    pub worker_token: Arc<str>,
+    pub lease: Duration,
+    pub heartbeat: Duration,
+}
+
+/// Largest request body accepted (connector configs are small).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let tenant = Router::new()
+        .merge(org::routes())
+        .merge(cmk::routes())
+        .merge(ops::routes())
+        .nest(
+            "/connect/v1",
+            connect::routes().layer(from_fn(connect_error_shape)),
+        )
+        .layer(from_fn_with_state(state.clone(), auth::require_api_key));
+    let worker = workers::routes().layer(from_fn_with_state(
+        state.clone(),
+        auth::require_worker_token,
+    ));
+    Router::new()
+        .merge(health::routes())
+        .merge(tenant)
+        .merge(worker)
+        // Unauthenticated 401s on /connect are rendered in the Connect shape too.
+        .layer(from_fn(connect_shape_for_connect_paths))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn connect_shape_for_connect_paths(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path().starts_with("/connect/") {
+        connect_error_shape(req, next).await
+    } else {
+        next.run(req).await
+    }
+}

@@ -1,0 +1,94 @@
+//! The worker protocol (see `tributary_data_plane::protocol`): register and heartbeat.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use tributary_data_plane::protocol::{
+    HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest, RegisterResponse,
+    TargetState, TaskAssignment, TaskId, REGISTER_PATH,
+};
+
+use super::json::ApiJson;
+use super::AppState;
+use crate::error::ApiError;
+use crate::store::workers::{self, AssignmentRow};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(REGISTER_PATH, post(register)).route(
+        "/internal/v1/workers/{worker_id}/heartbeat",
+        post(heartbeat),
+    )
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<Json<RegisterResponse>, ApiError> {
+    let id = req.worker_id.trim();
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::invalid_field(
+            "worker_id",
+            "worker_id must be 1-128 characters of letters, digits, '-' or '_'",
+        ));
+    }
+    let capacity = i32::try_from(req.capacity.max(1)).unwrap_or(i32::MAX);
+    workers::register(&state.pool, id, capacity, &req.version, state.lease).await?;
+    tracing::info!(worker = id, capacity, version = %req.version, "worker registered");
+    Ok(Json(RegisterResponse {
+        worker_id: id.to_string(),
+        lease_ms: ms(state.lease),
+        heartbeat_ms: ms(state.heartbeat),
+    }))
+}
+
+fn assignment(row: AssignmentRow) -> TaskAssignment {
+    TaskAssignment {
+        id: TaskId {
+            connector_id: row.connector_id,
+            task: row.task_id.max(0) as u32,
+        },
+        connector_name: row.connector_name,
+        epoch: row.epoch,
+        target_state: if row.target_state == "RUNNING" {
+            TargetState::Running
+        } else {
+            TargetState::Paused
+        },
+        config: row.config.0,
+        kafka: KafkaConnection {
+            bootstrap_servers: row.bootstrap_endpoint,
+            properties: row.client_properties.0,
+        },
+    }
+}
+
+async fn heartbeat(
+    State(state): State<AppState>,
+    Path(worker_id): Path<String>,
+    ApiJson(req): ApiJson<HeartbeatRequest>,
+) -> Result<Response, ApiError> {
+    match workers::heartbeat(&state.pool, &worker_id, &req.tasks, state.lease).await? {
+        None => Ok((
+            StatusCode::GONE,
+            Json(serde_json::json!({"error": {"code": 410, "message": "lease expired; stop all tasks and register again"}})),
+        )
+            .into_response()),
+        Some(rows) => Ok(Json(HeartbeatResponse {
+            lease_ms: ms(state.lease),
+            heartbeat_ms: ms(state.heartbeat),
+            assignments: rows.into_iter().map(assignment).collect(),
+        })
+        .into_response()),
+    }
+}

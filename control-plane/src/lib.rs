@@ -1,0 +1,14 @@
+//! Tributary's control plane: the public REST API, the reconciler that turns
+//! desired state into task assignments and a worker count, and the worker
+//! providers that run the data-plane workers.
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod provider;
+pub mod reconciler;
+pub mod server;
+pub mod store;

@@ -1,0 +1,44 @@
+//! `control-plane`: serve the API and run the reconciler, or apply migrations.
+
+use clap::{Parser, Subcommand};
+use tributary_control_plane::config::{DatabaseArgs, ServeArgs};
+use tributary_control_plane::{server, store};
+
+#[derive(Parser)]
+#[command(
+    name = "control-plane",
+    version,
+    about = "Tributary control plane: REST API, reconciler and worker provider"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, bootstrap on first start, serve the API and run the reconciler.
+    Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => server::run(*args).await,
+        Command::Migrate(db) => {
+            let pool = store::connect(&db.database_url).await?;
+            store::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+    }
+}

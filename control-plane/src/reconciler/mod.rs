@@ -1,0 +1,399 @@
+//! The reconciler: desired state → tasks → assignments → worker count.
+//! One replica leads at a time; every pass runs in one transaction fenced
+//! by the leader epoch. Wake-ups come from `LISTEN/NOTIFY`; a periodic tick
+//! is the safety net.
+
+pub mod assign;
+pub mod leader;
+pub mod scale;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgListener;
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::watch;
+use tributary_data_plane::connectors as plugins;
+
+use crate::provider::WorkerProvider;
+use crate::store::connectors::ConfigMap;
+use crate::store::RECONCILE_CHANNEL;
+use assign::{TaskSlot, WorkerSlot};
+use scale::{Decision, Scaler};
+
+pub struct ReconcilerSettings {
+    pub holder: String,
+    pub interval: Duration,
+    pub worker_capacity: u32,
+    pub max_workers: u32,
+    pub scale_down_cooldown: Duration,
+}
+
+pub struct Reconciler {
+    pool: PgPool,
+    provider: Arc<dyn WorkerProvider>,
+    settings: ReconcilerSettings,
+    scaler: Scaler,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("leadership lost")]
+    Deposed,
+}
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    pub expired_workers: u64,
+    pub expanded_connectors: usize,
+    pub moved_tasks: usize,
+    pub total_weight: u64,
+}
+
+impl Reconciler {
+    pub fn new(
+        pool: PgPool,
+        provider: Arc<dyn WorkerProvider>,
+        settings: ReconcilerSettings,
+    ) -> Reconciler {
+        let scaler = Scaler::new(settings.scale_down_cooldown);
+        Reconciler {
+            pool,
+            provider,
+            settings,
+            scaler,
+        }
+    }
+
+    /// Runs until `shutdown` flips: campaigns for leadership, then reconciles
+    /// on every notification and tick while leader.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut listener = match self.listen().await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN failed; reconciling on the tick only");
+                None
+            }
+        };
+        let mut leadership: Option<leader::Leadership> = None;
+        while !*shutdown.borrow() {
+            if leadership.is_none() {
+                match leader::try_acquire(&self.pool, &self.settings.holder).await {
+                    Ok(Some(l)) => {
+                        tracing::info!(epoch = l.epoch, holder = %self.settings.holder, "reconciler leadership acquired");
+                        leadership = Some(l);
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "leader election failed"),
+                }
+            }
+            if let Some(l) = leadership.as_mut() {
+                let epoch = l.epoch;
+                let ok = l.alive().await;
+                let outcome = if ok {
+                    self.pass(epoch).await
+                } else {
+                    Err(ReconcileError::Deposed)
+                };
+                match outcome {
+                    Ok(report) if report != PassReport::default() => {
+                        tracing::debug!(?report, "reconcile pass")
+                    }
+                    Ok(_) => {}
+                    Err(ReconcileError::Deposed) => {
+                        tracing::warn!(epoch, "lost reconciler leadership; stepping down");
+                        if let Some(l) = leadership.take() {
+                            l.release().await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
+                }
+            }
+            self.wait(&mut listener, &mut shutdown).await;
+        }
+        if let Some(l) = leadership.take() {
+            l.release().await;
+        }
+    }
+
+    async fn listen(&self) -> Result<PgListener, sqlx::Error> {
+        let mut l = PgListener::connect_with(&self.pool).await?;
+        l.listen(RECONCILE_CHANNEL).await?;
+        Ok(l)
+    }
+
+    /// Sleeps until a notification, the tick, or shutdown. Bursts of
+    /// notifications are coalesced into one pass.
+    async fn wait(&self, listener: &mut Option<PgListener>, shutdown: &mut watch::Receiver<bool>) {
+        let tick = tokio::time::sleep(self.settings.interval);
+        tokio::select! {
+            _ = tick => {}
+            _ = shutdown.changed() => {}
+            n = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Err(e) = n {
+                    tracing::warn!(error = %e, "notification listener failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    if let Some(l) = listener.as_mut() {
+                        while let Ok(Some(_)) = l.try_recv().await {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// One reconcile pass, fenced by `epoch`.
+    pub async fn pass(&mut self, epoch: i64) -> Result<PassReport, ReconcileError> {
+        let mut report = PassReport::default();
+        let mut tx = self.pool.begin().await?;
+        if !leader::still_leader(&mut tx, epoch).await? {
+            return Err(ReconcileError::Deposed);
+        }
+        report.expired_workers = expire_workers(&mut tx).await?;
+        report.expanded_connectors = expand(&mut tx).await?;
+        let (moved, weight) = self.assign(&mut tx).await?;
+        report.moved_tasks = moved;
+        report.total_weight = weight;
+        tx.commit().await?;
+        if self.provider.elastic() {
+            self.scale(weight).await?;
+        }
+        Ok(report)
+    }
+
+    async fn assign(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+    ) -> Result<(usize, u64), sqlx::Error> {
+        let workers: Vec<(String, i32, bool)> =
+            sqlx::query_as("SELECT id, capacity, draining FROM workers ORDER BY id")
+                .fetch_all(&mut **tx)
+                .await?;
+        let tasks: Vec<(String, i32, Option<String>, i32)> = sqlx::query_as(
+            "SELECT connector_id, task_id, worker_id, weight FROM tasks ORDER BY connector_id, task_id FOR UPDATE",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let worker_slots: Vec<WorkerSlot> = workers
+            .into_iter()
+            .map(|(id, capacity, draining)| WorkerSlot {
+                id,
+                capacity: capacity.max(0) as u32,
+                draining,
+            })
+            .collect();
+        let task_slots: Vec<TaskSlot> = tasks
+            .into_iter()
+            .map(|(connector_id, task_id, worker, weight)| TaskSlot {
+                connector_id,
+                task_id,
+                worker,
+                weight: weight.max(1) as u32,
+            })
+            .collect();
+        let total: u64 = task_slots.iter().map(|t| u64::from(t.weight)).sum();
+        let moves = assign::plan(&worker_slots, &task_slots);
+        for m in &moves {
+            let t = &task_slots[m.index];
+            sqlx::query(
+                "UPDATE tasks SET worker_id = $3, epoch = nextval('task_epochs'), state = 'UNASSIGNED',
+                        trace = '', state_updated_at = now()
+                 WHERE connector_id = $1 AND task_id = $2",
+            )
+            .bind(&t.connector_id)
+            .bind(t.task_id)
+            .bind(&m.worker)
+            .execute(&mut **tx)
+            .await?;
+            tracing::info!(connector = %t.connector_id, task = t.task_id, from = ?t.worker, to = ?m.worker, "task assigned");
+        }
+        Ok((moves.len(), total))
+    }
+
+    /// Starts or stops workers to follow the load.
+    async fn scale(&mut self, total_weight: u64) -> Result<(), sqlx::Error> {
+        let running = self.provider.running().await;
+        let current = running.len() as u32;
+        let needed = scale::workers_needed(
+            total_weight,
+            self.settings.worker_capacity,
+            self.settings.max_workers,
+        );
+        match self.scaler.decide(current, needed, Instant::now()) {
+            Decision::Hold => {
+                // Workers marked for draining in an earlier pass go once empty.
+                self.stop_drained(&running).await?;
+            }
+            Decision::Up(target) => {
+                sqlx::query("UPDATE workers SET draining = false WHERE draining")
+                    .execute(&self.pool)
+                    .await?;
+                let reason = format!(
+                    "{total_weight} task weight units need {target} worker(s) of capacity {}",
+                    self.settings.worker_capacity
+                );
+                self.record(current, target, &reason).await?;
+                if let Err(e) = self.provider.start(target - current).await {
+                    tracing::error!(error = %e, "cannot start workers");
+                }
+            }
+            Decision::Down(target) => {
+                let surplus = (current - target) as usize;
+                // Drain the least loaded workers; they stop once their tasks have moved.
+                let victims: Vec<String> = sqlx::query_scalar(
+                    "SELECT w.id FROM workers w LEFT JOIN tasks t ON t.worker_id = w.id
+                     WHERE w.id = ANY($1) GROUP BY w.id ORDER BY count(t.task_id), w.id LIMIT $2",
+                )
+                .bind(&running)
+                .bind(surplus as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                // Started but never registered workers count as surplus too.
+                let unregistered: Vec<String> = {
+                    let known: Vec<String> =
+                        sqlx::query_scalar("SELECT id FROM workers WHERE id = ANY($1)")
+                            .bind(&running)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    running
+                        .iter()
+                        .filter(|id| !known.contains(id))
+                        .cloned()
+                        .collect()
+                };
+                if !victims.is_empty() {
+                    sqlx::query("UPDATE workers SET draining = true WHERE id = ANY($1)")
+                        .bind(&victims)
+                        .execute(&self.pool)
+                        .await?;
+                    store_notify(&self.pool).await?;
+                }
+                let reason = format!(
+                    "{total_weight} task weight units need {target} worker(s) of capacity {} after cooldown",
+                    self.settings.worker_capacity
+                );
+                self.record(current, target, &reason).await?;
+                for id in unregistered
+                    .iter()
+                    .take(surplus.saturating_sub(victims.len()))
+                {
+                    self.provider.stop(id).await;
+                }
+                self.stop_drained(&running).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops draining workers that no longer hold tasks.
+    async fn stop_drained(&self, running: &[String]) -> Result<(), sqlx::Error> {
+        let empty: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM workers w WHERE w.draining AND w.id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = w.id)
+             RETURNING w.id",
+        )
+        .bind(running)
+        .fetch_all(&self.pool)
+        .await?;
+        for id in empty {
+            tracing::info!(worker = %id, "stopping drained worker");
+            self.provider.stop(&id).await;
+        }
+        Ok(())
+    }
+
+    async fn record(&self, from: u32, to: u32, reason: &str) -> Result<(), sqlx::Error> {
+        tracing::info!(from, to, reason, "scaling workers");
+        sqlx::query(
+            "INSERT INTO scaling_events (from_count, to_count, reason) VALUES ($1, $2, $3)",
+        )
+        .bind(from as i32)
+        .bind(to as i32)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn store_notify(pool: &PgPool) -> Result<(), sqlx::Error> {
+    crate::store::notify_reconciler(pool, "draining").await
+}
+
+/// Workers past their lease are dead: their tasks are released (they will
+/// be reassigned under a new epoch) and the workers forgotten.
+async fn expire_workers(tx: &mut Transaction<'_, Postgres>) -> Result<u64, sqlx::Error> {
+    let dead: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM workers WHERE lease_expires_at < now() FOR UPDATE")
+            .fetch_all(&mut **tx)
+            .await?;
+    if dead.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query(
+        "UPDATE tasks SET worker_id = NULL, state = 'UNASSIGNED' WHERE worker_id = ANY($1)",
+    )
+    .bind(&dead)
+    .execute(&mut **tx)
+    .await?;
+    let n = sqlx::query("DELETE FROM workers WHERE id = ANY($1)")
+        .bind(&dead)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    tracing::warn!(workers = ?dead, "worker leases expired; their tasks move");
+    Ok(n)
+}
+
+/// Splits connectors whose tasks lag behind their generation into task
+/// configs; stopped connectors have no tasks.
+async fn expand(tx: &mut Transaction<'_, Postgres>) -> Result<usize, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM tasks t USING connectors c WHERE t.connector_id = c.id AND c.target_state = 'STOPPED'",
+    )
+    .execute(&mut **tx)
+    .await?;
+    let stale: Vec<(String, String, Json<ConfigMap>, i64)> = sqlx::query_as(
+        "SELECT c.id, c.class, c.config, c.generation FROM connectors c
+         WHERE c.target_state <> 'STOPPED'
+           AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.connector_id = c.id AND t.generation = c.generation)
+         FOR UPDATE OF c",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, class, config, generation) in &stale {
+        let Some(plugin) = plugins::find(class) else {
+            tracing::error!(connector = %id, class = %class, "no plugin for connector class");
+            continue;
+        };
+        let task_configs = plugin.task_configs(config, plugins::max_tasks(config));
+        sqlx::query("DELETE FROM tasks WHERE connector_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        for (i, tc) in task_configs.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tasks (connector_id, task_id, generation, config) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(i as i32)
+            .bind(generation)
+            .bind(Json(tc))
+            .execute(&mut **tx)
+            .await?;
+        }
+        tracing::info!(connector = %id, generation, tasks = task_configs.len(), "connector split into tasks");
+    }
+    Ok(stale.len())
+}

@@ -1,0 +1,151 @@
+//! The worker side of the store: registration, leases, task reports and
+//! assignments. Reports are fenced: a report is applied only when its epoch
+//! and worker still match the task's current assignment.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{FromRow, PgPool};
+use tributary_data_plane::protocol::TaskReport;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Worker {
+    pub id: String,
+    pub capacity: i32,
+    pub version: String,
+    pub registered_at: DateTime<Utc>,
+    pub last_heartbeat: DateTime<Utc>,
+    pub lease_expires_at: DateTime<Utc>,
+    pub draining: bool,
+}
+
+/// One task as its worker must see it.
+#[derive(Debug, Clone, FromRow)]
+pub struct AssignmentRow {
+    pub connector_id: String,
+    pub task_id: i32,
+    pub epoch: i64,
+    pub config: Json<BTreeMap<String, String>>,
+    pub connector_name: String,
+    pub target_state: String,
+    pub bootstrap_endpoint: String,
+    pub client_properties: Json<BTreeMap<String, String>>,
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Registers (or re-registers) a worker. A registering process runs nothing,
+/// so whatever was still assigned to this id is released for reassignment
+/// under a new epoch.
+pub async fn register(
+    pool: &PgPool,
+    id: &str,
+    capacity: i32,
+    version: &str,
+    lease: Duration,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE tasks SET worker_id = NULL, state = 'UNASSIGNED', trace = '' WHERE worker_id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO workers (id, capacity, version, lease_expires_at)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4 / 1000.0))
+         ON CONFLICT (id) DO UPDATE SET capacity = $2, version = $3, registered_at = now(),
+           last_heartbeat = now(), lease_expires_at = now() + make_interval(secs => $4 / 1000.0), draining = false",
+    )
+    .bind(id)
+    .bind(capacity)
+    .bind(version)
+    .bind(millis(lease))
+    .execute(&mut *tx)
+    .await?;
+    super::notify_reconciler(&mut *tx, "worker registered").await?;
+    tx.commit().await
+}
+
+/// Renews the lease and applies the reports; `None` when the worker has no
+/// live lease (it must stop its tasks and register again).
+pub async fn heartbeat(
+    pool: &PgPool,
+    id: &str,
+    reports: &[TaskReport],
+    lease: Duration,
+) -> Result<Option<Vec<AssignmentRow>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let renewed = sqlx::query(
+        "UPDATE workers SET last_heartbeat = now(), lease_expires_at = now() + make_interval(secs => $2 / 1000.0)
+         WHERE id = $1 AND lease_expires_at > now()",
+    )
+    .bind(id)
+    .bind(millis(lease))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if renewed == 0 {
+        return Ok(None);
+    }
+    if !reports.is_empty() {
+        let connector_ids: Vec<&str> = reports.iter().map(|r| r.id.connector_id.as_str()).collect();
+        let task_ids: Vec<i32> = reports.iter().map(|r| r.id.task as i32).collect();
+        let epochs: Vec<i64> = reports.iter().map(|r| r.epoch).collect();
+        let states: Vec<&str> = reports.iter().map(|r| r.state.as_str()).collect();
+        let traces: Vec<String> = reports
+            .iter()
+            .map(|r| r.trace.clone().unwrap_or_default())
+            .collect();
+        let records: Vec<i64> = reports
+            .iter()
+            .map(|r| r.records.min(i64::MAX as u64) as i64)
+            .collect();
+        let changed = sqlx::query(
+            "UPDATE tasks t SET state = r.state, trace = r.trace, records = r.records,
+                 state_updated_at = CASE WHEN t.state <> r.state THEN now() ELSE t.state_updated_at END
+             FROM UNNEST($2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
+                  AS r(connector_id, task_id, epoch, state, trace, records)
+             WHERE t.connector_id = r.connector_id AND t.task_id = r.task_id
+               AND t.epoch = r.epoch AND t.worker_id = $1
+               AND (t.state <> r.state OR t.trace <> r.trace OR t.records <> r.records)",
+        )
+        .bind(id)
+        .bind(&connector_ids)
+        .bind(&task_ids)
+        .bind(&epochs)
+        .bind(&states)
+        .bind(&traces)
+        .bind(&records)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            super::notify_reconciler(&mut *tx, "task state").await?;
+        }
+    }
+    let assignments = sqlx::query_as(
+        "SELECT t.connector_id, t.task_id, t.epoch, t.config, c.name AS connector_name, c.target_state,
+                k.bootstrap_endpoint, k.client_properties
+         FROM tasks t JOIN connectors c ON c.id = t.connector_id JOIN kafka_clusters k ON k.id = c.cluster_id
+         WHERE t.worker_id = $1 ORDER BY t.connector_id, t.task_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(assignments))
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Worker>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, capacity, version, registered_at, last_heartbeat, lease_expires_at, draining
+         FROM workers ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,211 @@
+//! The running Datagen task: paces itself like upstream's `DatagenTask`
+//! (sleep `random() * max.interval` ms, then one record), or generates
+//! batches as fast as the producer takes them when `max.interval` is 0.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use super::quickstarts::Quickstart;
+use super::settings::DatagenSettings;
+use crate::connectors::{Config, SourceRecord, SourceTask, TaskError};
+
+/// Records per `poll` when `max.interval` is 0: big enough to keep the
+/// producer's batches full, small enough to notice a stop quickly.
+const UNPACED_BATCH: u64 = 500;
+/// How long an exhausted task (all `iterations` generated) idles per poll.
+const EXHAUSTED_IDLE: Duration = Duration::from_millis(250);
+
+pub struct DatagenTask {
+    topic: String,
+    quickstart: Quickstart,
+    task_id: u32,
+    max_interval_ms: u64,
+    /// Records to generate before going idle; `None` = unlimited.
+    iterations: Option<u64>,
+    /// Records generated so far (upstream's `count`); drives `iteration` fields.
+    count: u64,
+    /// Upstream restores this from stored source offsets; we start at 0 until
+    /// source offsets are committed.
+    generation: u64,
+    /// Generates the data; seeded from `random.seed` for reproducible output.
+    data_rng: StdRng,
+    /// Paces `poll`; kept apart so timing never changes the data sequence.
+    pace_rng: StdRng,
+    exhausted_logged: bool,
+}
+
+impl DatagenTask {
+    pub fn new(config: &Config, task_id: u32) -> Result<DatagenTask, TaskError> {
+        let settings = DatagenSettings::parse(config)
+            .map_err(|e| TaskError::Fatal(format!("invalid Datagen config: {e}")))?;
+        Ok(DatagenTask {
+            topic: settings.topic,
+            quickstart: settings.quickstart,
+            task_id,
+            max_interval_ms: settings.max_interval_ms,
+            iterations: settings.iterations,
+            count: 0,
+            generation: 0,
+            data_rng: data_rng(settings.random_seed, task_id),
+            pace_rng: StdRng::from_entropy(),
+            exhausted_logged: false,
+        })
+    }
+
+    fn exhausted(&self) -> bool {
+        self.iterations.is_some_and(|n| self.count >= n)
+    }
+
+    fn remaining(&self) -> u64 {
+        self.iterations.map_or(u64::MAX, |n| n.saturating_sub(self.count))
+    }
+
+    /// Generates the next record, advancing the iteration.
+    pub fn next_record(&mut self) -> SourceRecord {
+        let iteration = self.count;
+        let value = self.quickstart.generate(&mut self.data_rng, iteration);
+        let key = value.get(self.quickstart.key_field()).cloned();
+        self.count += 1;
+        SourceRecord {
+            topic: self.topic.clone(),
+            key,
+            value: Some(value),
+            headers: vec![
+                ("task.generation".into(), self.generation.to_string()),
+                ("task.id".into(), self.task_id.to_string()),
+                ("current.iteration".into(), iteration.to_string()),
+            ],
+            source_partition: json!({ "task.id": self.task_id }),
+            // Like upstream, the offset is the state the next lifetime resumes from.
+            source_offset: json!({
+                "task.generation": self.generation + 1,
+                "current.iteration": iteration + 1,
+            }),
+        }
+    }
+}
+
+/// Seeds the data generator. With a seed, each task advances the seed once
+/// per preceding task id (as upstream does), so tasks differ yet every run
+/// of a task repeats the same data.
+fn data_rng(seed: Option<i64>, task_id: u32) -> StdRng {
+    let Some(seed) = seed else {
+        return StdRng::from_entropy();
+    };
+    let mut rng = StdRng::seed_from_u64(seed as u64);
+    for _ in 0..task_id {
+        rng = StdRng::seed_from_u64(rng.gen());
+    }
+    rng
+}
+
+#[async_trait]
+impl SourceTask for DatagenTask {
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, TaskError> {
+        if self.exhausted() {
+            if !self.exhausted_logged {
+                self.exhausted_logged = true;
+                tracing::info!(
+                    iterations = self.count,
+                    "generated the configured number of records; idling"
+                );
+            }
+            tokio::time::sleep(EXHAUSTED_IDLE).await;
+            return Ok(Vec::new());
+        }
+        if self.max_interval_ms == 0 {
+            let n = UNPACED_BATCH.min(self.remaining());
+            return Ok((0..n).map(|_| self.next_record()).collect());
+        }
+        let pause = self.pace_rng.gen::<f64>() * self.max_interval_ms as f64;
+        tokio::time::sleep(Duration::from_millis(pause as u64)).await;
+        Ok(vec![self.next_record()])
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.topic.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut c: Config = [
+            ("connector.class", "DatagenSource"),
+            ("kafka.topic", "orders"),
+            ("quickstart", "orders"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        c.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        c
+    }
+
+    fn values(task: &mut DatagenTask, n: usize) -> Vec<serde_json::Value> {
+        (0..n).filter_map(|_| task.next_record().value).collect()
+    }
+
+    #[test]
+    fn same_seed_same_records_and_tasks_differ() {
+        let c = config(&[("random.seed", "7")]);
+        let a = values(&mut DatagenTask::new(&c, 0).unwrap(), 50);
+        let b = values(&mut DatagenTask::new(&c, 0).unwrap(), 50);
+        let other_task = values(&mut DatagenTask::new(&c, 1).unwrap(), 50);
+        assert_eq!(a, b);
+        assert_ne!(a, other_task);
+        let unseeded = values(&mut DatagenTask::new(&config(&[]), 0).unwrap(), 50);
+        assert_ne!(a, unseeded);
+    }
+
+    #[test]
+    fn record_carries_key_headers_and_offsets() {
+        let mut task = DatagenTask::new(&config(&[]), 3).unwrap();
+        task.next_record();
+        let r = task.next_record();
+        assert_eq!(r.topic, "orders");
+        assert_eq!(r.key, Some(json!(1)));
+        assert_eq!(r.value.as_ref().map(|v| &v["orderid"]), Some(&json!(1)));
+        assert_eq!(
+            r.headers,
+            vec![
+                ("task.generation".to_string(), "0".to_string()),
+                ("task.id".to_string(), "3".to_string()),
+                ("current.iteration".to_string(), "1".to_string()),
+            ]
+        );
+        assert_eq!(r.source_partition, json!({"task.id": 3}));
+        assert_eq!(r.source_offset, json!({"task.generation": 1, "current.iteration": 2}));
+    }
+
+    #[tokio::test]
+    async fn unpaced_polls_batch_and_stop_after_iterations() {
+        let c = config(&[("max.interval", "0"), ("iterations", "700")]);
+        let mut task = DatagenTask::new(&c, 0).unwrap();
+        assert_eq!(task.poll().await.unwrap().len(), 500);
+        assert_eq!(task.poll().await.unwrap().len(), 200);
+        assert!(task.poll().await.unwrap().is_empty());
+        assert!(task.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn paced_polls_return_one_record() {
+        let c = config(&[("max.interval", "5"), ("quickstart", "USERS")]);
+        let mut task = DatagenTask::new(&c, 0).unwrap();
+        let batch = task.poll().await.unwrap();
+        assert_eq!(batch.len(), 1);
+        assert!(batch[0].key.as_ref().and_then(|k| k.as_str()).is_some_and(|k| k.starts_with("User_")));
+    }
+
+    #[test]
+    fn bad_config_is_fatal() {
+        let c = config(&[("max.interval", "soon")]);
+        assert!(matches!(DatagenTask::new(&c, 0), Err(TaskError::Fatal(m)) if m.contains("max.interval")));
+    }
+}

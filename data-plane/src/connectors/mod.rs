@@ -1,0 +1,132 @@
+//! Built-in connector plugins. Each plugin is one module holding its config
+//! definition, validation, task split and task implementation, side by side.
+//!
+//! The control plane links this catalogue to list plugins, validate configs
+//! and split connectors into task configs without a worker; the worker runtime
+//! uses it to start tasks.
+
+pub mod config;
+pub mod datagen;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use config::{ConfigDef, ConfigType, FieldError, Importance};
+
+/// A connector config: the flat string map of Kafka Connect / Confluent Cloud.
+pub type Config = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorType {
+    Source,
+    Sink,
+}
+
+impl ConnectorType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConnectorType::Source => "source",
+            ConnectorType::Sink => "sink",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The task cannot go on: it is reported FAILED with this message as trace.
+    #[error("{0}")]
+    Fatal(String),
+    /// Worth retrying (the runtime backs off and polls again).
+    #[error("{0}")]
+    Retriable(String),
+}
+
+/// One record produced by a source task, before conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    pub topic: String,
+    pub key: Option<serde_json::Value>,
+    pub value: Option<serde_json::Value>,
+    pub headers: Vec<(String, String)>,
+    /// Kafka Connect's source partition and offset (opaque maps).
+    pub source_partition: serde_json::Value,
+    pub source_offset: serde_json::Value,
+}
+
+/// A running source task: the runtime calls `poll` in a loop and produces
+/// whatever it returns. `Ok(vec![])` means "nothing now"; the task itself
+/// paces its output (Datagen sleeps for `max.interval`).
+#[async_trait]
+pub trait SourceTask: Send {
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, TaskError>;
+    /// Topics this task writes to, created by the runtime if missing.
+    fn topics(&self) -> Vec<String>;
+}
+
+/// A connector plugin: config definition, validation and split into tasks.
+pub trait ConnectorPlugin: Send + Sync {
+    /// Managed class name (`DatagenSource`), as in Confluent Cloud.
+    fn class(&self) -> &'static str;
+    /// Other names the plugin answers to (e.g. the self-managed Java class).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn connector_type(&self) -> ConnectorType;
+    fn version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+    /// Every config key the plugin understands, with type, default and docs.
+    fn config_defs(&self) -> Vec<ConfigDef>;
+    /// Plugin-specific checks beyond what the definitions express
+    /// (types, required keys and enums are checked by [`validate`]).
+    fn validate_extra(&self, _config: &Config) -> Vec<FieldError> {
+        Vec::new()
+    }
+    /// Splits a valid connector config into at most `max_tasks` task configs.
+    fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config>;
+    /// Starts one source task from its task config (sources only).
+    fn start_source_task(
+        &self,
+        _config: &Config,
+        _task_id: u32,
+    ) -> Result<Box<dyn SourceTask>, TaskError> {
+        Err(TaskError::Fatal(format!(
+            "{} is not a source connector",
+            self.class()
+        )))
+    }
+}
+
+/// Every built-in plugin.
+pub fn catalogue() -> Vec<&'static dyn ConnectorPlugin> {
+    vec![&datagen::DatagenPlugin]
+}
+
+/// Finds a plugin by managed class name or alias.
+pub fn find(class: &str) -> Option<&'static dyn ConnectorPlugin> {
+    catalogue()
+        .into_iter()
+        .find(|p| p.class() == class || p.aliases().contains(&class))
+}
+
+/// Full validation of a connector config against its plugin: common keys,
+/// the plugin's definitions, then the plugin's own checks. Returns every
+/// problem, each naming its key.
+pub fn validate(plugin: &dyn ConnectorPlugin, config: &Config) -> Vec<FieldError> {
+    let mut errors = config::check_defs(&config::common_defs(), config);
+    errors.extend(config::check_defs(&plugin.config_defs(), config));
+    if errors.is_empty() {
+        errors.extend(plugin.validate_extra(config));
+    }
+    errors
+}
+
+/// `tasks.max` of a (validated) config; 1 when absent.
+pub fn max_tasks(config: &Config) -> usize {
+    config
+        .get("tasks.max")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1)
+}

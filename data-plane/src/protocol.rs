@@ -1,0 +1,158 @@
+//! The worker protocol: JSON bodies exchanged between data-plane workers and
+//! the control plane over HTTP. Workers never see the database; this is
+//! their whole view of the system.
+//!
+//! * `POST /internal/v1/workers/register` → [`RegisterRequest`] / [`RegisterResponse`]
+//! * `POST /internal/v1/workers/{worker_id}/heartbeat` → [`HeartbeatRequest`] / [`HeartbeatResponse`]
+//!
+//! A heartbeat renews the worker's lease, reports its task states and returns
+//! the worker's complete desired assignment (not a delta), so a lost response
+//! never leaves a worker out of step. A heartbeat answered with `410 Gone`
+//! means the lease lapsed: the worker must stop every task and register again.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const REGISTER_PATH: &str = "/internal/v1/workers/register";
+
+pub fn heartbeat_path(worker_id: &str) -> String {
+    format!("/internal/v1/workers/{worker_id}/heartbeat")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegisterRequest {
+    /// Chosen by whoever started the worker (the provider passes it), so the
+    /// provider can match processes to workers.
+    pub worker_id: String,
+    /// How many task weight units this worker accepts.
+    pub capacity: u32,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegisterResponse {
+    pub worker_id: String,
+    /// Lease length: a worker that has not renewed within it is dead to the reconciler.
+    pub lease_ms: u64,
+    /// How often to heartbeat.
+    pub heartbeat_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskState {
+    Unassigned,
+    Running,
+    Paused,
+    Failed,
+}
+
+impl TaskState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TaskState::Unassigned => "UNASSIGNED",
+            TaskState::Running => "RUNNING",
+            TaskState::Paused => "PAUSED",
+            TaskState::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskState> {
+        Some(match s {
+            "UNASSIGNED" => TaskState::Unassigned,
+            "RUNNING" => TaskState::Running,
+            "PAUSED" => TaskState::Paused,
+            "FAILED" => TaskState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// Identifies one task of one connector.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    pub connector_id: String,
+    pub task: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskReport {
+    #[serde(flatten)]
+    pub id: TaskId,
+    /// The epoch of the assignment the task runs under; reports with a stale
+    /// epoch are ignored by the control plane.
+    pub epoch: i64,
+    pub state: TaskState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// Records produced (source) or delivered (sink) since the task started.
+    #[serde(default)]
+    pub records: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HeartbeatRequest {
+    pub tasks: Vec<TaskReport>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TargetState {
+    Running,
+    Paused,
+}
+
+/// How a task reaches its Kafka cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KafkaConnection {
+    pub bootstrap_servers: String,
+    /// Extra librdkafka client properties (security.protocol, sasl.*, …).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskAssignment {
+    #[serde(flatten)]
+    pub id: TaskId,
+    pub connector_name: String,
+    /// Fencing epoch: bumped every time the task is (re)assigned.
+    pub epoch: i64,
+    pub target_state: TargetState,
+    /// The task's config, as split by the connector plugin (secrets in clear).
+    pub config: BTreeMap<String, String>,
+    pub kafka: KafkaConnection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeartbeatResponse {
+    pub lease_ms: u64,
+    pub heartbeat_ms: u64,
+    /// Every task this worker should run now; tasks not listed must stop.
+    pub assignments: Vec<TaskAssignment>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_report_wire_shape_is_flat() {
+        let r = TaskReport {
+            id: TaskId {
+                connector_id: "lcc-abc".into(),
+                task: 2,
+            },
+            epoch: 7,
+            state: TaskState::Running,
+            trace: None,
+            records: 3,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"connector_id":"lcc-abc","task":2,"epoch":7,"state":"RUNNING","records":3})
+        );
+    }
+}

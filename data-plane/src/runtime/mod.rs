@@ -1,0 +1,18 @@
+//! The worker runtime: holds a lease with the control plane, runs the tasks
+//! it is assigned (one tokio task each) and reports their states.
+//!
+//! * [`worker`]: register, heartbeat, diff assignments, self-fence, shut down.
+//! * [`client`]: the HTTP side of the worker protocol.
+//! * [`task`]: a running task's handle: its control channel and status.
+//! * [`source`]: the source loop: poll → convert → produce → count acks.
+//! * [`kafka`]: Kafka client settings, topic creation, delivery tracking.
+
+pub mod client;
+pub mod kafka;
+pub mod source;
+pub mod task;
+pub mod worker;
+
+pub use client::{ClientError, ControlPlaneClient};
+pub use task::{Control, TaskHandle, TaskStatus};
+pub use worker::{Worker, WorkerConfig};

@@ -1,0 +1,210 @@
+//! Runs one source task: poll → convert → produce, counting records as Kafka
+//! acknowledges them. Many records stay in flight (librdkafka queues them and
+//! a delivery callback counts acks), so one task is not bound by round trips.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use tokio::sync::watch;
+
+use super::kafka::{self, DeliveryTracker, KafkaSetupError};
+use super::task::{Control, TaskStatus};
+use crate::connectors::{ConnectorPlugin, SourceRecord, SourceTask, TaskError};
+use crate::converters::{ConvertError, Converter, JsonConverter, StringConverter};
+use crate::protocol::{TaskAssignment, TaskState};
+
+/// How long a stopping task waits for in-flight records to be acknowledged.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause before polling again after a retriable task error.
+const RETRY_BACKOFF: Duration = Duration::from_secs(1);
+/// Wait before retrying a send that found librdkafka's queue full.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(5);
+
+type TaskProducer = ThreadedProducer<DeliveryTracker>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    Task(String),
+    #[error(transparent)]
+    Setup(#[from] KafkaSetupError),
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    #[error("producing to {topic} failed: {source}")]
+    Produce {
+        topic: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("{0}")]
+    Delivery(String),
+}
+
+/// Runs the task until it is told to stop or fails; failures end up in
+/// `status` as FAILED with the error as trace.
+pub async fn run(
+    assignment: TaskAssignment,
+    plugin: &'static dyn ConnectorPlugin,
+    status: Arc<TaskStatus>,
+    control: watch::Receiver<Control>,
+) {
+    match run_inner(&assignment, plugin, &status, control).await {
+        Ok(()) => tracing::info!(records = status.records(), "task stopped"),
+        Err(e) => {
+            tracing::error!(error = %e, records = status.records(), "task failed");
+            status.fail(e.to_string());
+        }
+    }
+}
+
+async fn run_inner(
+    assignment: &TaskAssignment,
+    plugin: &'static dyn ConnectorPlugin,
+    status: &Arc<TaskStatus>,
+    mut control: watch::Receiver<Control>,
+) -> Result<(), SourceError> {
+    let client_id = format!("connector-{}-{}", assignment.id.connector_id, assignment.id.task);
+    let mut task = plugin
+        .start_source_task(&assignment.config, assignment.id.task)
+        .map_err(|e| SourceError::Task(e.to_string()))?;
+
+    let topics = task.topics();
+    tokio::select! {
+        created = kafka::ensure_topics(&assignment.kafka, &assignment.config, &topics, &client_id) => created?,
+        _ = stopped(&mut control) => return Ok(()),
+    }
+
+    let tracker = DeliveryTracker::new(Arc::clone(status), client_id.clone());
+    let producer: TaskProducer = kafka::producer_config(&assignment.kafka, &assignment.config, &client_id)
+        .create_with_context(tracker)
+        .map_err(|source| KafkaSetupError::Client { what: "producer", source })?;
+    tracing::info!(?topics, "task started");
+
+    let result = produce_loop(task.as_mut(), &producer, status, &mut control).await;
+    flush(producer).await;
+    result
+}
+
+async fn produce_loop(
+    task: &mut dyn SourceTask,
+    producer: &TaskProducer,
+    status: &TaskStatus,
+    control: &mut watch::Receiver<Control>,
+) -> Result<(), SourceError> {
+    loop {
+        if let Some(failure) = producer.context().take_failure() {
+            return Err(SourceError::Delivery(failure));
+        }
+        // Copied out so the channel's read lock is not held across an await.
+        let desired = *control.borrow_and_update();
+        match desired {
+            Control::Stop => return Ok(()),
+            Control::Run => status.set(TaskState::Running),
+            Control::Pause => {
+                // Paused: poll nothing; in-flight records still get acknowledged.
+                status.set(TaskState::Paused);
+                if control.changed().await.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+        }
+        // A stop or pause drops a poll in progress: polls must not lose
+        // records they have not returned yet when cancelled.
+        let polled = tokio::select! {
+            biased;
+            changed = control.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            polled = task.poll() => polled,
+        };
+        match polled {
+            Ok(records) => {
+                for record in records {
+                    if !send(producer, &record, control).await? {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(TaskError::Retriable(reason)) => {
+                tracing::warn!(%reason, "poll failed; retrying in {RETRY_BACKOFF:?}");
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY_BACKOFF) => {}
+                    _ = control.changed() => {}
+                }
+            }
+            Err(TaskError::Fatal(reason)) => return Err(SourceError::Task(reason)),
+        }
+    }
+}
+
+/// Converts and enqueues one record. Returns `Ok(false)` when told to stop
+/// while waiting for room in a full producer queue.
+async fn send(
+    producer: &TaskProducer,
+    record: &SourceRecord,
+    control: &mut watch::Receiver<Control>,
+) -> Result<bool, SourceError> {
+    let topic = record.topic.as_str();
+    let key = StringConverter.serialize(topic, record.key.as_ref())?;
+    let value = JsonConverter.serialize(topic, record.value.as_ref())?;
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for (k, v) in &record.headers {
+        headers = headers.insert(Header { key: k, value: Some(v) });
+    }
+    let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).headers(headers);
+    if let Some(key) = key.as_deref() {
+        out = out.key(key);
+    }
+    if let Some(value) = value.as_deref() {
+        out = out.payload(value);
+    }
+    loop {
+        match producer.send(out) {
+            Ok(()) => return Ok(true),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                out = back;
+                tokio::select! {
+                    _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
+                    _ = control.changed() => {}
+                }
+                if *control.borrow() == Control::Stop {
+                    return Ok(false);
+                }
+            }
+            Err((source, _)) => {
+                return Err(SourceError::Produce {
+                    topic: topic.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Resolves once the task is told to stop (or its handle is gone).
+async fn stopped(control: &mut watch::Receiver<Control>) {
+    let _ = control.wait_for(|c| *c == Control::Stop).await;
+}
+
+/// Waits for in-flight records off the async threads, then drops the
+/// producer there too (dropping purges whatever is still queued).
+async fn flush(producer: TaskProducer) {
+    let flushed = tokio::task::spawn_blocking(move || {
+        let result = producer.flush(FLUSH_TIMEOUT);
+        drop(producer);
+        result
+    })
+    .await;
+    match flushed {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "producer flush incomplete; unacknowledged records are dropped"),
+        Err(e) => tracing::warn!(error = %e, "producer flush did not complete"),
+    }
+}

@@ -1,0 +1,310 @@
+//! The worker loop: register, then heartbeat on the lease's cadence. Each
+//! heartbeat reports task states and returns the full desired assignment,
+//! which the worker converges to by starting, stopping, pausing and resuming
+//! tasks. A worker that cannot renew its lease stops its own tasks before
+//! the lease can lapse (self-fencing), so a task never runs twice for long.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::client::{ClientError, ControlPlaneClient};
+use super::source::FLUSH_TIMEOUT;
+use super::task::{self, TaskHandle};
+use crate::protocol::{HeartbeatRequest, RegisterRequest, TaskAssignment, TaskId, TaskReport};
+
+/// A stopping task gets its flush time plus this margin before it is aborted.
+const STOP_MARGIN: Duration = Duration::from_secs(2);
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
+const REGISTER_BACKOFF_MAX: Duration = Duration::from_secs(10);
+const FINAL_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Bounds on one heartbeat request (the control plane may long-poll).
+const HEARTBEAT_TIMEOUT_MIN: Duration = Duration::from_secs(1);
+const HEARTBEAT_TIMEOUT_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub control_plane_url: String,
+    pub worker_id: String,
+    /// Task weight units this worker accepts.
+    pub capacity: u32,
+    /// Bearer token for the worker protocol.
+    pub token: Option<String>,
+}
+
+pub struct Worker {
+    config: WorkerConfig,
+    client: ControlPlaneClient,
+    tasks: BTreeMap<TaskId, TaskHandle>,
+    /// Tasks signal state changes here so they are reported without waiting
+    /// for the next regular heartbeat.
+    changed: Arc<Notify>,
+}
+
+/// The lease as last renewed, and when to give up on it.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    renewed_at: Instant,
+    lease: Duration,
+    interval: Duration,
+}
+
+impl Lease {
+    fn new(renewed_at: Instant, lease_ms: u64, heartbeat_ms: u64) -> Lease {
+        Lease {
+            renewed_at,
+            lease: Duration::from_millis(lease_ms),
+            // Never spin, whatever the control plane says.
+            interval: Duration::from_millis(heartbeat_ms.max(100)),
+        }
+    }
+
+    /// Tasks must be stopped by then: one heartbeat interval before the
+    /// control plane may hand them to another worker.
+    fn fence_at(&self) -> Instant {
+        self.renewed_at + self.lease.saturating_sub(self.interval)
+    }
+
+    fn request_timeout(&self, now: Instant) -> Duration {
+        self.fence_at()
+            .saturating_duration_since(now)
+            .clamp(HEARTBEAT_TIMEOUT_MIN, HEARTBEAT_TIMEOUT_MAX)
+    }
+}
+
+/// How a heartbeat session ended.
+enum SessionEnd {
+    Shutdown,
+    LeaseLost,
+}
+
+impl Worker {
+    pub fn new(config: WorkerConfig) -> Result<Worker, ClientError> {
+        let client = ControlPlaneClient::new(&config.control_plane_url, config.token.clone())?;
+        Ok(Worker {
+            config,
+            client,
+            tasks: BTreeMap::new(),
+            changed: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Runs until `shutdown` resolves; then stops every task (flushing its
+    /// producer), tells the control plane it holds none, and returns.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        tracing::info!(
+            worker = %self.config.worker_id,
+            control_plane = %self.config.control_plane_url,
+            capacity = self.config.capacity,
+            "worker starting"
+        );
+        loop {
+            let Some(lease) = self.register(&mut shutdown).await else {
+                tracing::info!("worker stopped before registering");
+                return;
+            };
+            match self.heartbeat_session(lease, &mut shutdown).await {
+                SessionEnd::Shutdown => break,
+                SessionEnd::LeaseLost => continue,
+            }
+        }
+        tracing::info!(tasks = self.tasks.len(), "shutting down: stopping all tasks");
+        self.stop_all().await;
+        let goodbye = self
+            .client
+            .heartbeat(&self.config.worker_id, &HeartbeatRequest::default(), FINAL_HEARTBEAT_TIMEOUT)
+            .await;
+        if let Err(e) = goodbye {
+            tracing::warn!(error = %e, "final heartbeat failed");
+        }
+        tracing::info!("worker stopped");
+    }
+
+    /// Registers, retrying with capped backoff; `None` on shutdown.
+    async fn register(&mut self, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> Option<Lease> {
+        let req = RegisterRequest {
+            worker_id: self.config.worker_id.clone(),
+            capacity: self.config.capacity,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let started = Instant::now();
+            let result = tokio::select! {
+                _ = &mut *shutdown => return None,
+                r = self.client.register(&req, REGISTER_TIMEOUT) => r,
+            };
+            match result {
+                Ok(resp) => {
+                    tracing::info!(
+                        worker = %resp.worker_id,
+                        lease_ms = resp.lease_ms,
+                        heartbeat_ms = resp.heartbeat_ms,
+                        "registered with the control plane"
+                    );
+                    if resp.worker_id != self.config.worker_id {
+                        // Heartbeats must go to the id the control plane knows.
+                        self.config.worker_id = resp.worker_id;
+                    }
+                    return Some(Lease::new(started, resp.lease_ms, resp.heartbeat_ms));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "registration failed; retrying in {backoff:?}");
+                    tokio::select! {
+                        _ = &mut *shutdown => return None,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(REGISTER_BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    async fn heartbeat_session(
+        &mut self,
+        mut lease: Lease,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> SessionEnd {
+        let changed = Arc::clone(&self.changed);
+        loop {
+            let started = Instant::now();
+            let req = HeartbeatRequest {
+                tasks: self.reports(),
+            };
+            let result = tokio::select! {
+                _ = &mut *shutdown => return SessionEnd::Shutdown,
+                r = self.client.heartbeat(&self.config.worker_id, &req, lease.request_timeout(started)) => r,
+            };
+            match result {
+                Ok(resp) => {
+                    lease = Lease::new(started, resp.lease_ms, resp.heartbeat_ms);
+                    self.apply(resp.assignments).await;
+                }
+                Err(ClientError::LeaseLost(status)) => {
+                    tracing::warn!(%status, tasks = self.tasks.len(), "lease lost: stopping all tasks and registering again");
+                    self.stop_all().await;
+                    return SessionEnd::LeaseLost;
+                }
+                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+            }
+            if Instant::now() >= lease.fence_at() && !self.tasks.is_empty() {
+                tracing::error!(
+                    tasks = self.tasks.len(),
+                    "no heartbeat succeeded for {:?}: stopping all tasks before the lease lapses",
+                    lease.lease.saturating_sub(lease.interval)
+                );
+                self.stop_all().await;
+            }
+            tokio::select! {
+                _ = &mut *shutdown => return SessionEnd::Shutdown,
+                _ = tokio::time::sleep_until(started + lease.interval) => {}
+                _ = changed.notified() => {}
+            }
+        }
+    }
+
+    fn reports(&self) -> Vec<TaskReport> {
+        self.tasks.values().map(TaskHandle::report).collect()
+    }
+
+    /// Converges running tasks to the desired assignment: stops tasks no
+    /// longer listed or listed under a new epoch (or changed config), starts
+    /// new ones, and applies target states to the rest.
+    async fn apply(&mut self, assignments: Vec<TaskAssignment>) {
+        let desired: BTreeMap<TaskId, TaskAssignment> =
+            assignments.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let stale: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(id, handle)| desired.get(*id).is_none_or(|a| needs_restart(handle.assignment(), a)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !stale.is_empty() {
+            let handles: Vec<TaskHandle> = stale.iter().filter_map(|id| self.tasks.remove(id)).collect();
+            for h in &handles {
+                let a = h.assignment();
+                tracing::info!(connector = %a.id.connector_id, task = a.id.task, epoch = a.epoch, "stopping task");
+            }
+            task::stop_all(handles, FLUSH_TIMEOUT + STOP_MARGIN).await;
+        }
+        for (id, assignment) in desired {
+            match self.tasks.get(&id) {
+                Some(handle) => handle.set_target(assignment.target_state),
+                None => {
+                    tracing::info!(
+                        connector = %id.connector_id,
+                        task = id.task,
+                        epoch = assignment.epoch,
+                        target = ?assignment.target_state,
+                        "starting task"
+                    );
+                    let handle = TaskHandle::start(assignment, Arc::clone(&self.changed));
+                    self.tasks.insert(id, handle);
+                }
+            }
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        let handles = std::mem::take(&mut self.tasks).into_values();
+        task::stop_all(handles, FLUSH_TIMEOUT + STOP_MARGIN).await;
+    }
+}
+
+/// A task restarts when it was reassigned (new epoch) or its config or
+/// cluster changed; a target state change alone is applied in place.
+fn needs_restart(running: &TaskAssignment, desired: &TaskAssignment) -> bool {
+    running.epoch != desired.epoch
+        || running.config != desired.config
+        || running.kafka != desired.kafka
+        || running.connector_name != desired.connector_name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{KafkaConnection, TargetState};
+
+    fn assignment(epoch: i64) -> TaskAssignment {
+        TaskAssignment {
+            id: TaskId {
+                connector_id: "lcc-1".into(),
+                task: 0,
+            },
+            connector_name: "orders".into(),
+            epoch,
+            target_state: TargetState::Running,
+            config: [("connector.class".to_string(), "DatagenSource".to_string())].into(),
+            kafka: KafkaConnection {
+                bootstrap_servers: "127.0.0.1:9092".into(),
+                properties: Default::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn restart_on_new_epoch_or_config_but_not_on_pause() {
+        let a = assignment(1);
+        let mut paused = a.clone();
+        paused.target_state = TargetState::Paused;
+        assert!(!needs_restart(&a, &paused));
+        assert!(needs_restart(&a, &assignment(2)));
+        let mut reconfigured = a.clone();
+        reconfigured.config.insert("max.interval".into(), "0".into());
+        assert!(needs_restart(&a, &reconfigured));
+    }
+
+    #[test]
+    fn fences_one_interval_before_the_lease_ends() {
+        let t0 = Instant::now();
+        let lease = Lease::new(t0, 10_000, 3_000);
+        assert_eq!(lease.fence_at(), t0 + Duration::from_secs(7));
+        assert_eq!(lease.request_timeout(t0), Duration::from_secs(7));
+        assert_eq!(lease.request_timeout(t0 + Duration::from_secs(9)), HEARTBEAT_TIMEOUT_MIN);
+    }
+}
