@@ -146,7 +146,7 @@ impl Reconciler {
                 } else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     if let Some(l) = listener.as_mut() {
-                        while let Ok(Some(_)) = l.try_recv().await {}
+                        while l.next_buffered().is_some() {}
                     }
                 }
             }
