@@ -2,11 +2,16 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 use tributary_data_plane::runtime::{Worker, WorkerConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "data-plane", version, about = "Tributary data plane: runs connector tasks assigned by the control plane")]
+#[command(
+    name = "data-plane",
+    version,
+    about = "Tributary data plane: runs connector tasks assigned by the control plane"
+)]
 struct Cli {
     /// Log line format.
     #[arg(long, env = "TRIBUTARY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -92,8 +97,12 @@ async fn main() -> anyhow::Result<()> {
                 .filter(|id| !id.trim().is_empty())
                 .unwrap_or_else(|| format!("w-{:08x}", rand::random::<u32>()));
             if args.token.is_none() {
-                tracing::warn!("no --token given: worker protocol requests carry no Authorization header");
+                tracing::warn!(
+                    "no --token given: worker protocol requests carry no Authorization header"
+                );
             }
+            // Every log line of the worker and its tasks carries the worker id.
+            let span = tracing::info_span!("worker", worker = %worker_id);
             let worker = Worker::new(WorkerConfig {
                 control_plane_url: args.control_plane_url,
                 worker_id,
@@ -101,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
                 token: args.token,
             })
             .context("cannot start the worker")?;
-            worker.run(shutdown_signal()).await;
+            worker.run(shutdown_signal()).instrument(span).await;
         }
     }
     Ok(())

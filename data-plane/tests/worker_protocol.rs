@@ -13,8 +13,8 @@ use axum::{Json, Router};
 use rdkafka::mocking::MockCluster;
 use tokio::sync::oneshot;
 use tributary_data_plane::protocol::{
-    HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest, RegisterResponse, TargetState,
-    TaskAssignment, TaskId, TaskState,
+    HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest, RegisterResponse,
+    TargetState, TaskAssignment, TaskId, TaskState,
 };
 use tributary_data_plane::runtime::{Worker, WorkerConfig};
 
@@ -39,9 +39,22 @@ struct Plane {
 
 type Shared = Arc<Mutex<Plane>>;
 
-async fn register(State(plane): State<Shared>, headers: HeaderMap, Json(req): Json<RegisterRequest>) -> Json<RegisterResponse> {
+async fn register(
+    State(plane): State<Shared>,
+    headers: HeaderMap,
+    Json(req): Json<RegisterRequest>,
+) -> Json<RegisterResponse> {
     let mut p = plane.lock().unwrap();
-    p.auth.push(headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from));
+    // A fresh registration gets a fresh lease.
+    if p.mode == Some(Mode::Gone) {
+        p.mode = None;
+    }
+    p.auth.push(
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from),
+    );
     p.registrations.push(req.clone());
     Json(RegisterResponse {
         worker_id: req.worker_id,
@@ -151,14 +164,19 @@ async fn worker_follows_the_control_plane() {
 
     // Runs what it is assigned and reports it RUNNING with acknowledged records.
     plane.lock().unwrap().assignments = vec![orders_task(&bootstrap, 1, TargetState::Running)];
-    eventually(&plane, "task running with records", |p| {
-        matches!(last_report(p), Some((1, TaskState::Running, n)) if n > 0)
-    })
+    eventually(
+        &plane,
+        "task running with records",
+        |p| matches!(last_report(p), Some((1, TaskState::Running, n)) if n > 0),
+    )
     .await;
 
     // A paused target is applied in place.
     plane.lock().unwrap().assignments = vec![orders_task(&bootstrap, 1, TargetState::Paused)];
-    eventually(&plane, "task paused", |p| matches!(last_report(p), Some((1, TaskState::Paused, _)))).await;
+    eventually(&plane, "task paused", |p| {
+        matches!(last_report(p), Some((1, TaskState::Paused, _)))
+    })
+    .await;
 
     // Lease gone: stops everything and registers again; a new epoch restarts the task.
     {
@@ -167,21 +185,26 @@ async fn worker_follows_the_control_plane() {
         p.assignments = vec![orders_task(&bootstrap, 2, TargetState::Running)];
     }
     eventually(&plane, "re-registration", |p| p.registrations.len() == 2).await;
-    plane.lock().unwrap().mode = Some(Mode::Normal);
-    eventually(&plane, "epoch 2 running", |p| matches!(last_report(p), Some((2, TaskState::Running, _)))).await;
+    eventually(&plane, "epoch 2 running", |p| {
+        matches!(last_report(p), Some((2, TaskState::Running, _)))
+    })
+    .await;
 
     // Control plane unreachable past lease - interval: the worker stops its
     // tasks, so its first heartbeat afterwards reports none.
     plane.lock().unwrap().mode = Some(Mode::Down);
     let down_at = Instant::now();
-    tokio::time::sleep(Duration::from_millis(LEASE_MS + 300)).await;
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 1_000)).await;
     {
         let mut p = plane.lock().unwrap();
         p.heartbeats.clear();
         p.assignments.clear();
         p.mode = Some(Mode::Normal);
     }
-    eventually(&plane, "a heartbeat after the outage", |p| !p.heartbeats.is_empty()).await;
+    eventually(&plane, "a heartbeat after the outage", |p| {
+        !p.heartbeats.is_empty()
+    })
+    .await;
     assert!(
         plane.lock().unwrap().heartbeats[0].tasks.is_empty(),
         "tasks still ran {:?} after the control plane went away",
@@ -190,9 +213,18 @@ async fn worker_follows_the_control_plane() {
 
     // Shutdown: a final heartbeat with no tasks, then the worker returns.
     plane.lock().unwrap().assignments = vec![orders_task(&bootstrap, 3, TargetState::Running)];
-    eventually(&plane, "epoch 3 running", |p| matches!(last_report(p), Some((3, TaskState::Running, _)))).await;
+    eventually(&plane, "epoch 3 running", |p| {
+        matches!(last_report(p), Some((3, TaskState::Running, _)))
+    })
+    .await;
     stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), running).await.expect("worker exits").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("worker exits")
+        .unwrap();
     let p = plane.lock().unwrap();
-    assert!(p.heartbeats.last().is_some_and(|hb| hb.tasks.is_empty()), "final heartbeat lists no tasks");
+    assert!(
+        p.heartbeats.last().is_some_and(|hb| hb.tasks.is_empty()),
+        "final heartbeat lists no tasks"
+    );
 }

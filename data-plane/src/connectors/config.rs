@@ -134,10 +134,12 @@ impl std::fmt::Display for FieldError {
 pub fn common_defs() -> Vec<ConfigDef> {
     use ConfigType::*;
     vec![
-        ConfigDef::new("connector.class", String)
-            .required()
-            .doc("Connector class", "The managed connector plugin, e.g. DatagenSource."),
-        ConfigDef::new("name", String).doc("Name", "The connector's name, unique within its cluster."),
+        ConfigDef::new("connector.class", String).required().doc(
+            "Connector class",
+            "The managed connector plugin, e.g. DatagenSource.",
+        ),
+        ConfigDef::new("name", String)
+            .doc("Name", "The connector's name, unique within its cluster."),
         ConfigDef::new("tasks.max", Int)
             .default("1")
             .min(1)
@@ -145,13 +147,22 @@ pub fn common_defs() -> Vec<ConfigDef> {
         ConfigDef::new("kafka.auth.mode", String)
             .default("KAFKA_API_KEY")
             .allowed(&["KAFKA_API_KEY", "SERVICE_ACCOUNT"])
-            .doc("Kafka authentication mode", "How the connector authenticates to Kafka."),
-        ConfigDef::new("kafka.api.key", Password)
-            .doc("Kafka API key", "Kafka API key; optional here, the registered cluster's credentials are used."),
-        ConfigDef::new("kafka.api.secret", Password)
-            .doc("Kafka API secret", "Kafka API secret; optional here, the registered cluster's credentials are used."),
-        ConfigDef::new("kafka.service.account.id", String)
-            .doc("Service account", "Service account the connector acts as when kafka.auth.mode=SERVICE_ACCOUNT."),
+            .doc(
+                "Kafka authentication mode",
+                "How the connector authenticates to Kafka.",
+            ),
+        ConfigDef::new("kafka.api.key", Password).doc(
+            "Kafka API key",
+            "Kafka API key; optional here, the registered cluster's credentials are used.",
+        ),
+        ConfigDef::new("kafka.api.secret", Password).doc(
+            "Kafka API secret",
+            "Kafka API secret; optional here, the registered cluster's credentials are used.",
+        ),
+        ConfigDef::new("kafka.service.account.id", String).doc(
+            "Service account",
+            "Service account the connector acts as when kafka.auth.mode=SERVICE_ACCOUNT.",
+        ),
     ]
 }
 
@@ -164,35 +175,49 @@ pub fn check_defs(defs: &[ConfigDef], config: &Config) -> Vec<FieldError> {
             if def.required && def.default_value.is_none() {
                 errors.push(FieldError::new(
                     def.name,
-                    format!("Missing required configuration \"{}\" which has no default value.", def.name),
+                    format!(
+                        "Missing required configuration \"{}\" which has no default value.",
+                        def.name
+                    ),
                 ));
             }
             continue;
         };
         let numeric = match def.config_type {
-            ConfigType::Int | ConfigType::Long => match value.parse::<i64>() {
-                Ok(n) if def.config_type == ConfigType::Int && i32::try_from(n).is_err() => {
-                    errors.push(FieldError::new(def.name, format!("Invalid value {value}: not a 32-bit integer")));
-                    continue;
-                }
-                Ok(n) => Some(n),
-                Err(_) => {
-                    errors.push(FieldError::new(
+            ConfigType::Int | ConfigType::Long => {
+                match value.parse::<i64>() {
+                    Ok(n) if def.config_type == ConfigType::Int && i32::try_from(n).is_err() => {
+                        errors.push(FieldError::new(
+                            def.name,
+                            format!("Invalid value {value}: not a 32-bit integer"),
+                        ));
+                        continue;
+                    }
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        errors.push(FieldError::new(
                         def.name,
                         format!("Invalid value {value} for configuration {}: Not a number of type {}", def.name, def.config_type.as_str()),
                     ));
-                    continue;
+                        continue;
+                    }
                 }
-            },
+            }
             ConfigType::Double => {
                 if value.parse::<f64>().is_err() {
-                    errors.push(FieldError::new(def.name, format!("Invalid value {value}: not a number")));
+                    errors.push(FieldError::new(
+                        def.name,
+                        format!("Invalid value {value}: not a number"),
+                    ));
                 }
                 None
             }
             ConfigType::Boolean => {
                 if !value.eq_ignore_ascii_case("true") && !value.eq_ignore_ascii_case("false") {
-                    errors.push(FieldError::new(def.name, format!("Invalid value {value}: expected true or false")));
+                    errors.push(FieldError::new(
+                        def.name,
+                        format!("Invalid value {value}: expected true or false"),
+                    ));
                 }
                 None
             }
@@ -200,13 +225,19 @@ pub fn check_defs(defs: &[ConfigDef], config: &Config) -> Vec<FieldError> {
         };
         if let (Some(n), Some(min)) = (numeric, def.min) {
             if n < min {
-                errors.push(FieldError::new(def.name, format!("Invalid value {n}: must be at least {min}")));
+                errors.push(FieldError::new(
+                    def.name,
+                    format!("Invalid value {n}: must be at least {min}"),
+                ));
             }
         }
         if !def.allowed.is_empty() && !def.allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
             errors.push(FieldError::new(
                 def.name,
-                format!("Invalid value {value}: must be one of {}", def.allowed.join(", ")),
+                format!(
+                    "Invalid value {value}: must be one of {}",
+                    def.allowed.join(", ")
+                ),
             ));
         }
     }
@@ -229,7 +260,10 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -241,17 +275,32 @@ mod tests {
 
     #[test]
     fn bad_number_and_bound_are_reported() {
-        let errs = check_defs(&common_defs(), &cfg(&[("connector.class", "X"), ("tasks.max", "zero")]));
+        let errs = check_defs(
+            &common_defs(),
+            &cfg(&[("connector.class", "X"), ("tasks.max", "zero")]),
+        );
         assert_eq!(errs[0].key, "tasks.max");
-        let errs = check_defs(&common_defs(), &cfg(&[("connector.class", "X"), ("tasks.max", "0")]));
+        let errs = check_defs(
+            &common_defs(),
+            &cfg(&[("connector.class", "X"), ("tasks.max", "0")]),
+        );
         assert!(errs[0].message.contains("at least 1"), "{errs:?}");
     }
 
     #[test]
     fn allowed_values_are_case_insensitive() {
-        let ok = check_defs(&common_defs(), &cfg(&[("connector.class", "X"), ("kafka.auth.mode", "service_account")]));
+        let ok = check_defs(
+            &common_defs(),
+            &cfg(&[
+                ("connector.class", "X"),
+                ("kafka.auth.mode", "service_account"),
+            ]),
+        );
         assert!(ok.is_empty());
-        let bad = check_defs(&common_defs(), &cfg(&[("connector.class", "X"), ("kafka.auth.mode", "OAUTH")]));
+        let bad = check_defs(
+            &common_defs(),
+            &cfg(&[("connector.class", "X"), ("kafka.auth.mode", "OAUTH")]),
+        );
         assert_eq!(bad[0].key, "kafka.auth.mode");
     }
 }

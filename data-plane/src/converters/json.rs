@@ -9,13 +9,19 @@ use super::{ConvertError, Converter};
 pub struct JsonConverter;
 
 impl Converter for JsonConverter {
-    fn serialize(&self, topic: &str, value: Option<&Value>) -> Result<Option<Vec<u8>>, ConvertError> {
+    fn serialize(
+        &self,
+        topic: &str,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
         match value {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::to_vec(v).map(Some).map_err(|e| ConvertError::Serialize {
-                topic: topic.to_string(),
-                reason: e.to_string(),
-            }),
+            Some(v) => serde_json::to_vec(v)
+                .map(Some)
+                .map_err(|e| ConvertError::Serialize {
+                    topic: topic.to_string(),
+                    reason: e.to_string(),
+                }),
         }
     }
 }

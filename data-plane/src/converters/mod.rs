@@ -18,5 +18,9 @@ pub enum ConvertError {
 /// Connect's `Converter.fromConnectData` does. `None` (or JSON null) is a
 /// Kafka null, so tombstones stay tombstones.
 pub trait Converter: Send + Sync {
-    fn serialize(&self, topic: &str, value: Option<&Value>) -> Result<Option<Vec<u8>>, ConvertError>;
+    fn serialize(
+        &self,
+        topic: &str,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError>;
 }

@@ -11,7 +11,11 @@ use super::{ConvertError, Converter};
 pub struct StringConverter;
 
 impl Converter for StringConverter {
-    fn serialize(&self, _topic: &str, value: Option<&Value>) -> Result<Option<Vec<u8>>, ConvertError> {
+    fn serialize(
+        &self,
+        _topic: &str,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
         Ok(match value {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.as_bytes().to_vec()),
@@ -43,7 +47,10 @@ mod tests {
     #[test]
     fn numbers_are_decimal_text() {
         assert_eq!(text(json!(42)), Some("42".to_string()));
-        assert_eq!(text(json!(-1_519_273_364_600i64)), Some("-1519273364600".to_string()));
+        assert_eq!(
+            text(json!(-1_519_273_364_600i64)),
+            Some("-1519273364600".to_string())
+        );
         assert_eq!(text(json!(2.5)), Some("2.5".to_string()));
         assert_eq!(text(json!(true)), Some("true".to_string()));
     }

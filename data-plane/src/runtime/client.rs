@@ -26,7 +26,7 @@ pub enum ClientError {
         status: StatusCode,
         body: String,
     },
-    #[error("control plane request to {path} failed: {source}")]
+    #[error("control plane request to {path} failed: {}", error_chain(.source))]
     Http {
         path: String,
         #[source]
@@ -36,6 +36,19 @@ pub enum ClientError {
     BadUrl { url: String },
     #[error("cannot build the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
+}
+
+/// An error with its causes, since reqwest's own message leaves out the
+/// interesting part ("connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 #[derive(Clone)]
@@ -117,8 +130,14 @@ impl ControlPlaneClient {
         }
         if !status.is_success() {
             let mut body = response.text().await.unwrap_or_default();
+            if body.trim().is_empty() {
+                body = "(no body)".to_string();
+            }
             if body.len() > MAX_ERROR_BODY {
-                let cut = (0..=MAX_ERROR_BODY).rev().find(|i| body.is_char_boundary(*i)).unwrap_or(0);
+                let cut = (0..=MAX_ERROR_BODY)
+                    .rev()
+                    .find(|i| body.is_char_boundary(*i))
+                    .unwrap_or(0);
                 body.truncate(cut);
                 body.push('…');
             }

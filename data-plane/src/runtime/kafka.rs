@@ -47,7 +47,10 @@ pub enum KafkaSetupError {
     #[error("checking topics did not complete: {0}")]
     Interrupted(String),
     #[error("creating topic {topic} failed: {code}")]
-    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    CreateTopic {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
     #[error("creating topics {topics:?} failed: {source}")]
     CreateTopics {
         topics: Vec<String>,
@@ -72,7 +75,11 @@ pub fn client_config(kafka: &KafkaConnection, client_id: &str) -> ClientConfig {
 /// The source producer: idempotent with `acks=all` (at-least-once without
 /// reordering on retries), batching briefly for throughput, and the Java
 /// client's murmur2 partitioner so keys land where Java producers put them.
-pub fn producer_config(kafka: &KafkaConnection, task_config: &Config, client_id: &str) -> ClientConfig {
+pub fn producer_config(
+    kafka: &KafkaConnection,
+    task_config: &Config,
+    client_id: &str,
+) -> ClientConfig {
     let mut cfg = client_config(kafka, client_id);
     cfg.set("enable.idempotence", "true")
         .set("acks", "all")
@@ -102,9 +109,11 @@ pub async fn ensure_topics(
     let mut cfg = client_config(kafka, client_id);
     // Asking for a topic's metadata must not create it with broker defaults.
     cfg.set("allow.auto.create.topics", "false");
-    let admin: AdminClient<DefaultClientContext> = cfg
-        .create()
-        .map_err(|source| KafkaSetupError::Client { what: "admin client", source })?;
+    let admin: AdminClient<DefaultClientContext> =
+        cfg.create().map_err(|source| KafkaSetupError::Client {
+            what: "admin client",
+            source,
+        })?;
 
     // Look before creating: a principal allowed to write an existing topic
     // need not be allowed to create topics.
@@ -128,7 +137,10 @@ pub async fn ensure_topics(
     let results = tokio::time::timeout(ADMIN_TIMEOUT, admin.create_topics(&new_topics, &opts))
         .await
         .map_err(|_| KafkaSetupError::Timeout(missing.clone()))?
-        .map_err(|source| KafkaSetupError::CreateTopics { topics: missing.clone(), source })?;
+        .map_err(|source| KafkaSetupError::CreateTopics {
+            topics: missing.clone(),
+            source,
+        })?;
     for result in results {
         match result {
             Ok(topic) => tracing::info!(topic, partitions, replication, "created topic"),
@@ -140,7 +152,10 @@ pub async fn ensure_topics(
 }
 
 /// The topics the cluster does not know (blocking: metadata round trips).
-fn missing_topics(admin: &AdminClient<DefaultClientContext>, topics: &[String]) -> Result<Vec<String>, KafkaSetupError> {
+fn missing_topics(
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[String],
+) -> Result<Vec<String>, KafkaSetupError> {
     let mut missing = Vec::new();
     for topic in topics {
         let metadata = admin
@@ -164,11 +179,12 @@ fn missing_topics(admin: &AdminClient<DefaultClientContext>, topics: &[String]) 
 fn topic_setting(config: &Config, key: &'static str, default: i32) -> Result<i32, KafkaSetupError> {
     match config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<i32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| KafkaSetupError::BadTopicSetting { key, value: v.to_string() }),
+        Some(v) => v.parse::<i32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            KafkaSetupError::BadTopicSetting {
+                key,
+                value: v.to_string(),
+            }
+        }),
     }
 }
 
@@ -200,9 +216,26 @@ impl DeliveryTracker {
     }
 }
 
+impl DeliveryTracker {
+    fn record_failure(&self, failure: String) {
+        let mut slot = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(failure);
+        }
+    }
+}
+
 impl ClientContext for DeliveryTracker {
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::error!(task = %self.label, %error, "librdkafka: {reason}");
+        // Most errors here are transient (a broker went away) and librdkafka
+        // retries them; a fatal one (e.g. the idempotent producer was fenced)
+        // leaves the producer unusable, so the task must fail.
+        if matches!(error, KafkaError::Global(RDKafkaErrorCode::Fatal)) {
+            tracing::error!(task = %self.label, %error, "librdkafka: {reason}");
+            self.record_failure(format!("fatal producer error: {reason}"));
+        } else {
+            tracing::warn!(task = %self.label, %error, "librdkafka: {reason}");
+        }
     }
 }
 
@@ -212,12 +245,7 @@ impl ProducerContext for DeliveryTracker {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         match result {
             Ok(_) => self.status.add_records(1),
-            Err((error, _)) => {
-                let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
-                if failure.is_none() {
-                    *failure = Some(format!("delivery failed: {error}"));
-                }
-            }
+            Err((error, _)) => self.record_failure(format!("delivery failed: {error}")),
         }
     }
 }
@@ -238,8 +266,14 @@ mod tests {
     fn producer_is_idempotent_and_overrides_are_limited() {
         let task: Config = BTreeMap::from([
             ("producer.override.linger.ms".to_string(), "50".to_string()),
-            ("producer.override.bootstrap.servers".to_string(), "evil:9092".to_string()),
-            ("producer.override.enable.idempotence".to_string(), "false".to_string()),
+            (
+                "producer.override.bootstrap.servers".to_string(),
+                "evil:9092".to_string(),
+            ),
+            (
+                "producer.override.enable.idempotence".to_string(),
+                "false".to_string(),
+            ),
         ]);
         let cfg = producer_config(&kafka(), &task, "c");
         assert_eq!(cfg.get("enable.idempotence"), Some("true"));

@@ -66,7 +66,10 @@ async fn run_inner(
     status: &Arc<TaskStatus>,
     mut control: watch::Receiver<Control>,
 ) -> Result<(), SourceError> {
-    let client_id = format!("connector-{}-{}", assignment.id.connector_id, assignment.id.task);
+    let client_id = format!(
+        "connector-{}-{}",
+        assignment.id.connector_id, assignment.id.task
+    );
     let mut task = plugin
         .start_source_task(&assignment.config, assignment.id.task)
         .map_err(|e| SourceError::Task(e.to_string()))?;
@@ -78,9 +81,13 @@ async fn run_inner(
     }
 
     let tracker = DeliveryTracker::new(Arc::clone(status), client_id.clone());
-    let producer: TaskProducer = kafka::producer_config(&assignment.kafka, &assignment.config, &client_id)
-        .create_with_context(tracker)
-        .map_err(|source| KafkaSetupError::Client { what: "producer", source })?;
+    let producer: TaskProducer =
+        kafka::producer_config(&assignment.kafka, &assignment.config, &client_id)
+            .create_with_context(tracker)
+            .map_err(|source| KafkaSetupError::Client {
+                what: "producer",
+                source,
+            })?;
     tracing::info!(?topics, "task started");
 
     let result = produce_loop(task.as_mut(), &producer, status, &mut control).await;
@@ -156,7 +163,10 @@ async fn send(
     let value = JsonConverter.serialize(topic, record.value.as_ref())?;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
     for (k, v) in &record.headers {
-        headers = headers.insert(Header { key: k, value: Some(v) });
+        headers = headers.insert(Header {
+            key: k,
+            value: Some(v),
+        });
     }
     let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).headers(headers);
     if let Some(key) = key.as_deref() {
@@ -204,7 +214,9 @@ async fn flush(producer: TaskProducer) {
     .await;
     match flushed {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "producer flush incomplete; unacknowledged records are dropped"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "producer flush incomplete; unacknowledged records are dropped")
+        }
         Err(e) => tracing::warn!(error = %e, "producer flush did not complete"),
     }
 }

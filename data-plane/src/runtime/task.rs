@@ -52,7 +52,9 @@ impl TaskStatus {
 
     fn lock(&self) -> MutexGuard<'_, (TaskState, Option<String>)> {
         // A panic elsewhere must not take status reporting down with it.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn set(&self, state: TaskState) {
@@ -178,8 +180,13 @@ async fn run_task(
     match plugin.connector_type() {
         ConnectorType::Source => source::run(assignment, plugin, status, control).await,
         ConnectorType::Sink => {
-            tracing::error!(class, "sink connectors are not supported by this worker yet");
-            status.fail(format!("{class}: sink connectors are not supported by this worker yet"));
+            tracing::error!(
+                class,
+                "sink connectors are not supported by this worker yet"
+            );
+            status.fail(format!(
+                "{class}: sink connectors are not supported by this worker yet"
+            ));
         }
     }
 }

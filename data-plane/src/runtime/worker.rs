@@ -21,6 +21,8 @@ use crate::protocol::{HeartbeatRequest, RegisterRequest, TaskAssignment, TaskId,
 const STOP_MARGIN: Duration = Duration::from_secs(2);
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
 const REGISTER_BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// First wait before registering again after a lost lease.
+const RELAPSE_BACKOFF_MIN: Duration = Duration::from_millis(100);
 const FINAL_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Bounds on one heartbeat request (the control plane may long-poll).
 const HEARTBEAT_TIMEOUT_MIN: Duration = Duration::from_secs(1);
@@ -79,7 +81,10 @@ impl Lease {
 /// How a heartbeat session ended.
 enum SessionEnd {
     Shutdown,
-    LeaseLost,
+    /// `renewed`: at least one heartbeat of the session succeeded.
+    LeaseLost {
+        renewed: bool,
+    },
 }
 
 impl Worker {
@@ -103,21 +108,43 @@ impl Worker {
             capacity = self.config.capacity,
             "worker starting"
         );
+        // Grows while the control plane keeps refusing fresh leases, so a
+        // confused control plane is not hammered with registrations.
+        let mut relapse_backoff = Duration::ZERO;
         loop {
+            if !relapse_backoff.is_zero() {
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(relapse_backoff) => {}
+                }
+            }
             let Some(lease) = self.register(&mut shutdown).await else {
                 tracing::info!("worker stopped before registering");
                 return;
             };
             match self.heartbeat_session(lease, &mut shutdown).await {
                 SessionEnd::Shutdown => break,
-                SessionEnd::LeaseLost => continue,
+                SessionEnd::LeaseLost { renewed } => {
+                    relapse_backoff = if renewed {
+                        RELAPSE_BACKOFF_MIN
+                    } else {
+                        (relapse_backoff * 2).clamp(RELAPSE_BACKOFF_MIN, REGISTER_BACKOFF_MAX)
+                    };
+                }
             }
         }
-        tracing::info!(tasks = self.tasks.len(), "shutting down: stopping all tasks");
+        tracing::info!(
+            tasks = self.tasks.len(),
+            "shutting down: stopping all tasks"
+        );
         self.stop_all().await;
         let goodbye = self
             .client
-            .heartbeat(&self.config.worker_id, &HeartbeatRequest::default(), FINAL_HEARTBEAT_TIMEOUT)
+            .heartbeat(
+                &self.config.worker_id,
+                &HeartbeatRequest::default(),
+                FINAL_HEARTBEAT_TIMEOUT,
+            )
             .await;
         if let Err(e) = goodbye {
             tracing::warn!(error = %e, "final heartbeat failed");
@@ -126,7 +153,10 @@ impl Worker {
     }
 
     /// Registers, retrying with capped backoff; `None` on shutdown.
-    async fn register(&mut self, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> Option<Lease> {
+    async fn register(
+        &mut self,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> Option<Lease> {
         let req = RegisterRequest {
             worker_id: self.config.worker_id.clone(),
             capacity: self.config.capacity,
@@ -171,6 +201,8 @@ impl Worker {
         shutdown: &mut (impl Future<Output = ()> + Unpin),
     ) -> SessionEnd {
         let changed = Arc::clone(&self.changed);
+        let mut renewed = false;
+        let mut failures: u32 = 0;
         loop {
             let started = Instant::now();
             let req = HeartbeatRequest {
@@ -183,14 +215,27 @@ impl Worker {
             match result {
                 Ok(resp) => {
                     lease = Lease::new(started, resp.lease_ms, resp.heartbeat_ms);
+                    renewed = true;
+                    if failures > 0 {
+                        tracing::info!(failures, "heartbeats succeed again");
+                        failures = 0;
+                    }
                     self.apply(resp.assignments).await;
                 }
                 Err(ClientError::LeaseLost(status)) => {
                     tracing::warn!(%status, tasks = self.tasks.len(), "lease lost: stopping all tasks and registering again");
                     self.stop_all().await;
-                    return SessionEnd::LeaseLost;
+                    return SessionEnd::LeaseLost { renewed };
                 }
-                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                Err(e) => {
+                    // Warn at the 1st, 2nd, 4th, 8th… failure: an outage logs a few lines, not one per beat.
+                    failures += 1;
+                    if failures.is_power_of_two() {
+                        tracing::warn!(error = %e, failures, "heartbeat failed");
+                    } else {
+                        tracing::debug!(error = %e, failures, "heartbeat failed");
+                    }
+                }
             }
             if Instant::now() >= lease.fence_at() && !self.tasks.is_empty() {
                 tracing::error!(
@@ -221,11 +266,18 @@ impl Worker {
         let stale: Vec<TaskId> = self
             .tasks
             .iter()
-            .filter(|(id, handle)| desired.get(*id).is_none_or(|a| needs_restart(handle.assignment(), a)))
+            .filter(|(id, handle)| {
+                desired
+                    .get(*id)
+                    .is_none_or(|a| needs_restart(handle.assignment(), a))
+            })
             .map(|(id, _)| id.clone())
             .collect();
         if !stale.is_empty() {
-            let handles: Vec<TaskHandle> = stale.iter().filter_map(|id| self.tasks.remove(id)).collect();
+            let handles: Vec<TaskHandle> = stale
+                .iter()
+                .filter_map(|id| self.tasks.remove(id))
+                .collect();
             for h in &handles {
                 let a = h.assignment();
                 tracing::info!(connector = %a.id.connector_id, task = a.id.task, epoch = a.epoch, "stopping task");
@@ -295,7 +347,9 @@ mod tests {
         assert!(!needs_restart(&a, &paused));
         assert!(needs_restart(&a, &assignment(2)));
         let mut reconfigured = a.clone();
-        reconfigured.config.insert("max.interval".into(), "0".into());
+        reconfigured
+            .config
+            .insert("max.interval".into(), "0".into());
         assert!(needs_restart(&a, &reconfigured));
     }
 
@@ -305,6 +359,9 @@ mod tests {
         let lease = Lease::new(t0, 10_000, 3_000);
         assert_eq!(lease.fence_at(), t0 + Duration::from_secs(7));
         assert_eq!(lease.request_timeout(t0), Duration::from_secs(7));
-        assert_eq!(lease.request_timeout(t0 + Duration::from_secs(9)), HEARTBEAT_TIMEOUT_MIN);
+        assert_eq!(
+            lease.request_timeout(t0 + Duration::from_secs(9)),
+            HEARTBEAT_TIMEOUT_MIN
+        );
     }
 }

@@ -49,7 +49,11 @@ impl ConnectorPlugin for DatagenPlugin {
             .collect()
     }
 
-    fn start_source_task(&self, config: &Config, task_id: u32) -> Result<Box<dyn SourceTask>, TaskError> {
+    fn start_source_task(
+        &self,
+        config: &Config,
+        task_id: u32,
+    ) -> Result<Box<dyn SourceTask>, TaskError> {
         Ok(Box::new(DatagenTask::new(config, task_id)?))
     }
 }
@@ -60,7 +64,10 @@ mod tests {
     use crate::connectors::{find, max_tasks, validate};
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn orders(extra: &[(&str, &str)]) -> Config {
@@ -75,12 +82,18 @@ mod tests {
     }
 
     fn error_keys(config: &Config) -> Vec<String> {
-        validate(&DatagenPlugin, config).into_iter().map(|e| e.key).collect()
+        validate(&DatagenPlugin, config)
+            .into_iter()
+            .map(|e| e.key)
+            .collect()
     }
 
     #[test]
     fn found_by_class_and_alias() {
-        assert_eq!(find("DatagenSource").map(|p| p.class()), Some("DatagenSource"));
+        assert_eq!(
+            find("DatagenSource").map(|p| p.class()),
+            Some("DatagenSource")
+        );
         assert_eq!(
             find("io.confluent.kafka.connect.datagen.DatagenConnector").map(|p| p.class()),
             Some("DatagenSource")
@@ -107,10 +120,22 @@ mod tests {
         no_topic.remove("kafka.topic");
         assert_eq!(error_keys(&no_topic), vec!["kafka.topic"]);
 
-        assert_eq!(error_keys(&orders(&[("quickstart", "weather")])), vec!["quickstart"]);
-        assert_eq!(error_keys(&orders(&[("max.interval", "-5")])), vec!["max.interval"]);
-        assert_eq!(error_keys(&orders(&[("iterations", "lots")])), vec!["iterations"]);
-        assert_eq!(error_keys(&orders(&[("random.seed", "1.5")])), vec!["random.seed"]);
+        assert_eq!(
+            error_keys(&orders(&[("quickstart", "weather")])),
+            vec!["quickstart"]
+        );
+        assert_eq!(
+            error_keys(&orders(&[("max.interval", "-5")])),
+            vec!["max.interval"]
+        );
+        assert_eq!(
+            error_keys(&orders(&[("iterations", "lots")])),
+            vec!["iterations"]
+        );
+        assert_eq!(
+            error_keys(&orders(&[("random.seed", "1.5")])),
+            vec!["random.seed"]
+        );
 
         let mut neither = orders(&[]);
         neither.remove("quickstart");
@@ -127,7 +152,10 @@ mod tests {
         assert_eq!(errs[0].key, "output.data.format");
         assert!(errs[0].message.contains("not supported yet"), "{}", errs[0]);
 
-        let mut custom = orders(&[("schema.string", "{\"type\":\"record\"}"), ("schema.keyfield", "id")]);
+        let mut custom = orders(&[
+            ("schema.string", "{\"type\":\"record\"}"),
+            ("schema.keyfield", "id"),
+        ]);
         custom.remove("quickstart");
         let errs = validate(&DatagenPlugin, &custom);
         assert_eq!(errs.len(), 1);
@@ -151,7 +179,9 @@ mod tests {
     fn starts_a_task_writing_to_the_topic() {
         let task = DatagenPlugin.start_source_task(&orders(&[]), 0).unwrap();
         assert_eq!(task.topics(), vec!["orders".to_string()]);
-        let err = DatagenPlugin.start_source_task(&orders(&[("quickstart", "")]), 0).err();
+        let err = DatagenPlugin
+            .start_source_task(&orders(&[("quickstart", "")]), 0)
+            .err();
         assert!(matches!(err, Some(TaskError::Fatal(m)) if m.contains("quickstart")));
     }
 }

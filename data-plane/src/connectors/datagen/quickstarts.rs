@@ -125,7 +125,9 @@ fn stock_trades(rng: &mut StdRng) -> Value {
 /// The regex `[<lo>-9]{min,max}`: between `min` and `max` digits, each from `lo` to 9.
 fn digits(rng: &mut StdRng, lo: u8, min: usize, max: usize) -> String {
     let n = rng.gen_range(min..=max);
-    (0..n).map(|_| char::from(rng.gen_range(lo..=b'9'))).collect()
+    (0..n)
+        .map(|_| char::from(rng.gen_range(lo..=b'9')))
+        .collect()
 }
 
 fn pick(rng: &mut StdRng, options: &[&'static str]) -> &'static str {
@@ -157,7 +159,10 @@ mod tests {
     #[test]
     fn names_parse_case_insensitively() {
         assert_eq!(Quickstart::parse("orders"), Some(Quickstart::Orders));
-        assert_eq!(Quickstart::parse(" Stock_Trades "), Some(Quickstart::StockTrades));
+        assert_eq!(
+            Quickstart::parse(" Stock_Trades "),
+            Some(Quickstart::StockTrades)
+        );
         assert_eq!(Quickstart::parse("clickstream"), None);
         for q in Quickstart::ALL {
             assert!(Quickstart::NAMES.contains(&q.name()));
@@ -168,7 +173,11 @@ mod tests {
     fn every_quickstart_has_its_key_field() {
         for q in Quickstart::ALL {
             for v in sample(q, 20) {
-                assert!(!v[q.key_field()].is_null(), "{q:?}: no {} in {v}", q.key_field());
+                assert!(
+                    !v[q.key_field()].is_null(),
+                    "{q:?}: no {} in {v}",
+                    q.key_field()
+                );
             }
         }
     }
@@ -176,7 +185,11 @@ mod tests {
     #[test]
     fn orders_have_upstream_shape() {
         for (i, v) in sample(Quickstart::Orders, 500).iter().enumerate() {
-            assert_eq!(v["orderid"].as_i64(), Some(i as i64), "orderid iterates from 0");
+            assert_eq!(
+                v["orderid"].as_i64(),
+                Some(i as i64),
+                "orderid iterates from 0"
+            );
             let t = v["ordertime"].as_i64().unwrap_or(0);
             assert!(TIME_RANGE.contains(&t), "ordertime {t}");
             let units = v["orderunits"].as_f64().unwrap_or(-1.0);
@@ -191,8 +204,20 @@ mod tests {
                 "itemid {item}"
             );
             let addr = &v["address"];
-            assert!(matches_prefix_digits(str_field(addr, "city"), "City_", '1', 0, 2));
-            assert!(matches_prefix_digits(str_field(addr, "state"), "State_", '1', 0, 2));
+            assert!(matches_prefix_digits(
+                str_field(addr, "city"),
+                "City_",
+                '1',
+                0,
+                2
+            ));
+            assert!(matches_prefix_digits(
+                str_field(addr, "state"),
+                "State_",
+                '1',
+                0,
+                2
+            ));
             let zip = addr["zipcode"].as_i64().unwrap_or(0);
             assert!((10_000..99_999).contains(&zip), "zipcode {zip}");
             assert_eq!(v.as_object().map(|o| o.len()), Some(5));
@@ -202,8 +227,20 @@ mod tests {
     #[test]
     fn users_have_upstream_shape() {
         for v in sample(Quickstart::Users, 300) {
-            assert!(matches_prefix_digits(str_field(&v, "userid"), "User_", '1', 1, 1));
-            assert!(matches_prefix_digits(str_field(&v, "regionid"), "Region_", '1', 1, 1));
+            assert!(matches_prefix_digits(
+                str_field(&v, "userid"),
+                "User_",
+                '1',
+                1,
+                1
+            ));
+            assert!(matches_prefix_digits(
+                str_field(&v, "regionid"),
+                "Region_",
+                '1',
+                1,
+                1
+            ));
             assert!(["MALE", "FEMALE", "OTHER"].contains(&str_field(&v, "gender")));
             assert!(TIME_RANGE.contains(&v["registertime"].as_i64().unwrap_or(0)));
         }
@@ -212,7 +249,10 @@ mod tests {
     #[test]
     fn pageviews_viewtime_steps_by_ten_from_one() {
         let views = sample(Quickstart::Pageviews, 4);
-        let times: Vec<i64> = views.iter().filter_map(|v| v["viewtime"].as_i64()).collect();
+        let times: Vec<i64> = views
+            .iter()
+            .filter_map(|v| v["viewtime"].as_i64())
+            .collect();
         assert_eq!(times, vec![1, 11, 21, 31]);
         for v in sample(Quickstart::Pageviews, 300) {
             let page = str_field(&v, "pageid");
@@ -234,7 +274,13 @@ mod tests {
             let p = v["price"].as_i64().unwrap_or(0);
             assert!((5..1000).contains(&p));
             assert!(str_field(&v, "symbol").starts_with('Z'));
-            assert!(matches_prefix_digits(str_field(&v, "userid"), "User_", '1', 0, 1));
+            assert!(matches_prefix_digits(
+                str_field(&v, "userid"),
+                "User_",
+                '1',
+                0,
+                1
+            ));
         }
     }
 }

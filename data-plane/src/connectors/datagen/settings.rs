@@ -73,11 +73,17 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
     } else if quickstart.is_none() {
         errors.push(FieldError::new(
             QUICKSTART,
-            format!("Either quickstart or schema.string must be set; quickstart may be one of {}", Quickstart::NAMES.join(", ")),
+            format!(
+                "Either quickstart or schema.string must be set; quickstart may be one of {}",
+                Quickstart::NAMES.join(", ")
+            ),
         ));
     }
     if let Some(format) = non_empty(config, OUTPUT_DATA_FORMAT) {
-        if !SUPPORTED_OUTPUT_FORMATS.iter().any(|f| f.eq_ignore_ascii_case(format)) {
+        if !SUPPORTED_OUTPUT_FORMATS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(format))
+        {
             errors.push(FieldError::new(
                 OUTPUT_DATA_FORMAT,
                 format!("output.data.format {format} is not supported yet; use JSON"),
@@ -104,18 +110,32 @@ impl DatagenSettings {
             return Err(e);
         }
         let topic = non_empty(config, KAFKA_TOPIC)
-            .ok_or_else(|| FieldError::new(KAFKA_TOPIC, "Missing required configuration \"kafka.topic\""))?
+            .ok_or_else(|| {
+                FieldError::new(
+                    KAFKA_TOPIC,
+                    "Missing required configuration \"kafka.topic\"",
+                )
+            })?
             .to_string();
         let quickstart = non_empty(config, QUICKSTART)
             .and_then(Quickstart::parse)
             .ok_or_else(|| {
-                FieldError::new(QUICKSTART, format!("must be one of {}", Quickstart::NAMES.join(", ")))
+                FieldError::new(
+                    QUICKSTART,
+                    format!("must be one of {}", Quickstart::NAMES.join(", ")),
+                )
             })?;
         let max_interval = long(config, MAX_INTERVAL)?.unwrap_or(1000);
-        let max_interval_ms = u64::try_from(max_interval)
-            .map_err(|_| FieldError::new(MAX_INTERVAL, format!("Invalid value {max_interval}: must be at least 0")))?;
+        let max_interval_ms = u64::try_from(max_interval).map_err(|_| {
+            FieldError::new(
+                MAX_INTERVAL,
+                format!("Invalid value {max_interval}: must be at least 0"),
+            )
+        })?;
         // Upstream treats any non-positive count as unlimited.
-        let iterations = long(config, ITERATIONS)?.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0);
+        let iterations = long(config, ITERATIONS)?
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|n| *n > 0);
         let random_seed = long(config, RANDOM_SEED)?;
         Ok(DatagenSettings {
             topic,
@@ -134,8 +154,9 @@ fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
 fn long(config: &Config, key: &str) -> Result<Option<i64>, FieldError> {
     non_empty(config, key)
         .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| FieldError::new(key, format!("Invalid value {v}: Not a number of type LONG")))
+            v.parse::<i64>().map_err(|_| {
+                FieldError::new(key, format!("Invalid value {v}: Not a number of type LONG"))
+            })
         })
         .transpose()
 }

@@ -61,7 +61,8 @@ impl DatagenTask {
     }
 
     fn remaining(&self) -> u64 {
-        self.iterations.map_or(u64::MAX, |n| n.saturating_sub(self.count))
+        self.iterations
+            .map_or(u64::MAX, |n| n.saturating_sub(self.count))
     }
 
     /// Generates the next record, advancing the iteration.
@@ -181,7 +182,10 @@ mod tests {
             ]
         );
         assert_eq!(r.source_partition, json!({"task.id": 3}));
-        assert_eq!(r.source_offset, json!({"task.generation": 1, "current.iteration": 2}));
+        assert_eq!(
+            r.source_offset,
+            json!({"task.generation": 1, "current.iteration": 2})
+        );
     }
 
     #[tokio::test]
@@ -200,12 +204,18 @@ mod tests {
         let mut task = DatagenTask::new(&c, 0).unwrap();
         let batch = task.poll().await.unwrap();
         assert_eq!(batch.len(), 1);
-        assert!(batch[0].key.as_ref().and_then(|k| k.as_str()).is_some_and(|k| k.starts_with("User_")));
+        assert!(batch[0]
+            .key
+            .as_ref()
+            .and_then(|k| k.as_str())
+            .is_some_and(|k| k.starts_with("User_")));
     }
 
     #[test]
     fn bad_config_is_fatal() {
         let c = config(&[("max.interval", "soon")]);
-        assert!(matches!(DatagenTask::new(&c, 0), Err(TaskError::Fatal(m)) if m.contains("max.interval")));
+        assert!(
+            matches!(DatagenTask::new(&c, 0), Err(TaskError::Fatal(m)) if m.contains("max.interval"))
+        );
     }
 }
