@@ -5,4 +5,6 @@
 pub mod connectors;
 pub mod converters;
 pub mod protocol;
+pub mod record;
 pub mod runtime;
+pub mod transforms;
