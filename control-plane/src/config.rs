@@ -96,6 +96,22 @@ pub struct ServeArgs {
     )]
     pub scale_down_cooldown_ms: u64,
 
+    /// First automatic restart delay of a failed task in milliseconds (doubles per attempt).
+    #[arg(long, env = "TRIBUTARY_RESTART_BACKOFF_MS", default_value_t = 2_000)]
+    pub restart_backoff_ms: u64,
+
+    /// Cap of the automatic restart delay in milliseconds.
+    #[arg(
+        long,
+        env = "TRIBUTARY_RESTART_BACKOFF_MAX_MS",
+        default_value_t = 300_000
+    )]
+    pub restart_backoff_max_ms: u64,
+
+    /// Identity and access: secrets key, tokens, SSO, rate limits, body size, quotas.
+    #[command(flatten)]
+    pub access: crate::auth::settings::AccessArgs,
+
     /// Safety-net reconcile interval in milliseconds (changes wake the reconciler at once).
     #[arg(long, env = "TRIBUTARY_RECONCILE_INTERVAL_MS", default_value_t = 1_000)]
     pub reconcile_interval_ms: u64,

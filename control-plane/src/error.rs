@@ -102,6 +102,41 @@ impl ApiError {
         )
     }
 
+    /// A count limit of the organization was reached (Confluent's 402 `quota_exceeded`).
+    pub fn quota_exceeded(quota: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "quota_exceeded",
+            "Quota Exceeded",
+            format!("{} (quota: {quota})", detail.into()),
+        )
+    }
+
+    /// Rate limited; the caller adds `Retry-After` and the `X-RateLimit-*` headers.
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too Many Requests",
+            detail,
+        )
+    }
+
+    pub fn payload_too_large(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            "Request Entity Too Large",
+            detail,
+        )
+    }
+
+    /// A request that conflicts with the resource's state (e.g. deleting a
+    /// non-empty environment), as opposed to a duplicate.
+    pub fn conflict_state(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+    }
+
     /// An internal failure: logged in full, answered without details.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
@@ -168,7 +203,17 @@ pub async fn connect_error_shape(req: Request, next: Next) -> Response {
     match resp.extensions().get::<ApiError>() {
         Some(err) => {
             let err = err.clone();
-            err.render(err.connect_body())
+            let mut out = err.render(err.connect_body());
+            // Keep what middleware added (Retry-After, X-RateLimit-*, …).
+            for (name, value) in resp.headers() {
+                if name != header::CONTENT_TYPE
+                    && name != header::CONTENT_LENGTH
+                    && !out.headers().contains_key(name)
+                {
+                    out.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            out
         }
         None => resp,
     }

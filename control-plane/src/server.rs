@@ -85,9 +85,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ProviderKind::Static => Arc::new(StaticPool),
     };
 
+    let (assignment_changes, _) = tokio::sync::watch::channel(0u64);
+    let assignment_changes = Arc::new(assignment_changes);
+    tokio::spawn(relay_assignment_changes(
+        pool.clone(),
+        Arc::clone(&assignment_changes),
+    ));
     let state = AppState {
+        assignment_changes,
         pool: pool.clone(),
         keys: Arc::new(KeyVerifier::default()),
+        secrets: Arc::new(
+            crate::secrets::SecretBox::from_config(args.access.secrets_key.as_deref())
+                .context("TRIBUTARY_SECRETS_KEY")?,
+        ),
+        access: Arc::new(
+            crate::auth::AccessControl::from_args(&args.access).context("access settings")?,
+        ),
         public_url: args.public_url().into(),
         worker_token: worker_token.into(),
         lease: args.lease(),
@@ -108,6 +122,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             worker_capacity: args.worker_capacity.max(1),
             max_workers: args.max_workers,
             scale_down_cooldown: Duration::from_millis(args.scale_down_cooldown_ms),
+            restart_backoff: Duration::from_millis(args.restart_backoff_ms.max(1)),
+            restart_backoff_max: Duration::from_millis(args.restart_backoff_max_ms.max(1)),
         },
     );
     let reconciler_task = tokio::spawn(reconciler.run(stop_rx.clone()));
@@ -149,5 +165,29 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// Turns `NOTIFY tributary_assignments` (from any replica) into a tick that
+/// wakes this replica's held heartbeats.
+async fn relay_assignment_changes(
+    pool: sqlx::PgPool,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
+) {
+    loop {
+        let listener = async {
+            let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            l.listen(store::ASSIGNMENTS_CHANNEL).await?;
+            loop {
+                l.recv().await?;
+                changes.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sqlx::Error>(())
+        };
+        if let Err(e) = listener.await {
+            tracing::warn!(error = %e, "assignment listener failed; held heartbeats fall back to their timeout");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

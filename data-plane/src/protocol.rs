@@ -89,11 +89,29 @@ pub struct TaskReport {
     /// Records produced (source) or delivered (sink) since the task started.
     #[serde(default)]
     pub records: u64,
+    /// Source tasks: the offsets of records Kafka has acknowledged, per
+    /// source partition. Stored only while `epoch` is current (fencing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<SourceOffset>,
+}
+
+/// Kafka Connect's source offset: an opaque partition and offset map.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceOffset {
+    pub partition: serde_json::Value,
+    pub offset: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HeartbeatRequest {
     pub tasks: Vec<TaskReport>,
+    /// Long poll: when the assignment still has this digest, the control
+    /// plane holds the answer until it changes or `wait_ms` passes, so
+    /// changes reach the worker at once instead of at the next beat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -123,6 +141,10 @@ pub struct TaskAssignment {
     /// The task's config, as split by the connector plugin (secrets in clear).
     pub config: BTreeMap<String, String>,
     pub kafka: KafkaConnection,
+    /// Source connectors: the stored offsets of the whole connector; a task
+    /// resumes from the ones of its partitions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<SourceOffset>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -131,6 +153,27 @@ pub struct HeartbeatResponse {
     pub heartbeat_ms: u64,
     /// Every task this worker should run now; tasks not listed must stop.
     pub assignments: Vec<TaskAssignment>,
+    /// Digest of the assignment, to send back for a long poll (absent from
+    /// control planes that do not long-poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// The digest of an assignment: what tasks, under which epochs, in which
+/// target state and config. Offsets are left out: they change with every
+/// beat and never require the worker to act.
+pub fn assignment_digest(assignments: &[TaskAssignment]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for a in assignments {
+        a.id.hash(&mut h);
+        a.epoch.hash(&mut h);
+        (a.target_state == TargetState::Running).hash(&mut h);
+        a.config.hash(&mut h);
+        a.kafka.bootstrap_servers.hash(&mut h);
+        a.kafka.properties.hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
 }
 
 #[cfg(test)]
@@ -148,6 +191,7 @@ mod tests {
             state: TaskState::Running,
             trace: None,
             records: 3,
+            offsets: vec![],
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(

@@ -42,6 +42,7 @@ fn assignment(bootstrap: &str, topic: &str, extra: &[(&str, &str)]) -> TaskAssig
             bootstrap_servers: bootstrap.to_string(),
             properties: BTreeMap::new(),
         },
+        offsets: Vec::new(),
     }
 }
 

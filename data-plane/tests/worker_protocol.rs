@@ -80,6 +80,8 @@ async fn heartbeat(
         lease_ms: LEASE_MS,
         heartbeat_ms: HEARTBEAT_MS,
         assignments: p.assignments.clone(),
+        // This fake control plane does not long-poll.
+        digest: None,
     }))
 }
 
@@ -107,6 +109,7 @@ fn orders_task(bootstrap: &str, epoch: i64, target_state: TargetState) -> TaskAs
             bootstrap_servers: bootstrap.to_string(),
             properties: BTreeMap::new(),
         },
+        offsets: Vec::new(),
     }
 }
 

@@ -103,7 +103,7 @@ ensure_rust() {
     PATH=$HOME/.cargo/bin:$PATH
   fi
   local want have
-  want=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$TRIB_ROOT/Cargo.toml" | head -n 1)
+  want=$(sed -n '/^rust-version *= */{s/^rust-version *= *"\([0-9.]*\)".*/\1/p;q;}' "$TRIB_ROOT/Cargo.toml")
   have=$(rustc --version | awk '{print $2}')
   if [[ -n $want ]] && ! version_ge "$have" "$want"; then
     command -v rustup >/dev/null 2>&1 ||
@@ -130,7 +130,7 @@ ensure_rust_components() {
 
 # version_ge A B: true when dotted version A >= B.
 version_ge() {
-  [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1) == "$2" ]]
+  [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | sed -n 1p) == "$2" ]]
 }
 
 # Pids (other than ours) whose command line matches the extended regex $1. Reads /proc so that
@@ -457,13 +457,21 @@ rand_string() {
   printf '%s' "$out"
 }
 
-# stored_secret FILE LENGTH ALPHABET: the value kept in FILE, generated on first use (mode 600).
+# random_base64 BYTES: standard base64 of BYTES random bytes (for keys the binaries decode).
+random_base64() {
+  head -c "$1" /dev/urandom | base64 -w0
+}
+
+# stored_secret FILE GENERATOR [ARGS...]: the value kept in FILE; on first use, GENERATOR's
+# output is stored there (mode 600).
 stored_secret() {
   local file=$1
+  shift
   if [[ ! -s $file ]]; then
     (
       umask 077
-      rand_string "$2" "$3" >"$file"
+      "$@" >"$file.tmp"
+      mv "$file.tmp" "$file"
     )
   fi
   cat "$file"

@@ -1,8 +1,10 @@
 //! The HTTP API: routers composed per resource, sharing one [`AppState`].
 
+pub mod audit;
 pub mod cmk;
 pub mod connect;
 pub mod health;
+pub mod iam;
 pub mod json;
 pub mod ops;
 pub mod org;
@@ -15,7 +17,6 @@ use std::time::Duration;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use sqlx::PgPool;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, api_keys::KeyVerifier};
@@ -30,21 +31,27 @@ pub struct AppState {
     pub worker_token: Arc<str>,
     pub lease: Duration,
     pub heartbeat: Duration,
+    /// Ticks whenever some worker's assignment may have changed (fed by
+    /// `LISTEN tributary_assignments`); held heartbeats wait on it.
+    pub assignment_changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Seals secrets at rest (cluster credentials, connector passwords).
+    pub secrets: Arc<crate::secrets::SecretBox>,
+    /// Rate limits, body limit, quotas, token issuers.
+    pub access: Arc<auth::AccessControl>,
 }
-
-/// Largest request body accepted (connector configs are small).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let tenant = Router::new()
         .merge(org::routes())
         .merge(cmk::routes())
+        .merge(iam::routes())
+        .merge(audit::routes())
         .merge(ops::routes())
         .nest(
             "/connect/v1",
             connect::routes().layer(from_fn(connect_error_shape)),
         )
-        .layer(from_fn_with_state(state.clone(), auth::require_api_key));
+        .layer(from_fn_with_state(state.clone(), auth::tenant_gate));
     let worker = workers::routes().layer(from_fn_with_state(
         state.clone(),
         auth::require_worker_token,
@@ -53,9 +60,11 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(tenant)
         .merge(worker)
-        // Unauthenticated 401s on /connect are rendered in the Connect shape too.
+        .merge(iam::public_routes())
+        // Bodies above TRIBUTARY_MAX_BODY_BYTES: 413 with an error body.
+        .layer(from_fn_with_state(state.clone(), auth::limits::limit_body))
+        // Unauthenticated 401s (and 413s) on /connect are rendered in the Connect shape too.
         .layer(from_fn(connect_shape_for_connect_paths))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use tributary_data_plane::protocol::{
-    HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest, RegisterResponse,
-    TargetState, TaskAssignment, TaskId, REGISTER_PATH,
+    assignment_digest, HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest,
+    RegisterResponse, TargetState, TaskAssignment, TaskId, REGISTER_PATH,
 };
 
 use super::json::ApiJson;
@@ -70,6 +70,7 @@ fn assignment(row: AssignmentRow) -> TaskAssignment {
             bootstrap_servers: row.bootstrap_endpoint,
             properties: row.client_properties.0,
         },
+        offsets: row.offsets,
     }
 }
 
@@ -78,17 +79,42 @@ async fn heartbeat(
     Path(worker_id): Path<String>,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> Result<Response, ApiError> {
+    // Subscribed before reading, so a change in between is not missed.
+    let mut changes = state.assignment_changes.subscribe();
     match workers::heartbeat(&state.pool, &worker_id, &req.tasks, state.lease).await? {
         None => Ok((
             StatusCode::GONE,
             Json(serde_json::json!({"error": {"code": 410, "message": "lease expired; stop all tasks and register again"}})),
         )
             .into_response()),
-        Some(rows) => Ok(Json(HeartbeatResponse {
-            lease_ms: ms(state.lease),
-            heartbeat_ms: ms(state.heartbeat),
-            assignments: rows.into_iter().map(assignment).collect(),
-        })
-        .into_response()),
+        Some(rows) => {
+            let mut assignments: Vec<TaskAssignment> = rows.into_iter().map(assignment).collect();
+            let mut digest = assignment_digest(&assignments);
+            if req.wait_ms > 0 && req.digest.as_deref() == Some(digest.as_str()) {
+                // Long poll, never past one heartbeat interval (the lease was renewed above).
+                let wait = std::time::Duration::from_millis(req.wait_ms).min(state.heartbeat);
+                let deadline = tokio::time::Instant::now() + wait;
+                while let Ok(Ok(())) = tokio::time::timeout_at(deadline, changes.changed()).await {
+                    let now: Vec<TaskAssignment> = workers::assignments(&state.pool, &worker_id)
+                        .await?
+                        .into_iter()
+                        .map(assignment)
+                        .collect();
+                    let d = assignment_digest(&now);
+                    if d != digest {
+                        assignments = now;
+                        digest = d;
+                        break;
+                    }
+                }
+            }
+            Ok(Json(HeartbeatResponse {
+                lease_ms: ms(state.lease),
+                heartbeat_ms: ms(state.heartbeat),
+                assignments,
+                digest: Some(digest),
+            })
+            .into_response())
+        }
     }
 }

@@ -24,13 +24,40 @@ pub fn hash_secret(secret: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal(format!("hashing api key secret: {e}")))
 }
 
-fn verify_hash(secret: &str, hash: &str) -> bool {
+/// Whether `secret` matches an argon2 PHC `hash` (argon2 compares in constant time).
+pub fn verify_hash(secret: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(secret.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
     }
+}
+
+/// Argon2 runs (hashing or checking) allowed at once: each takes ~19 MiB and
+/// tens of milliseconds of CPU, so a flood of wrong or unknown credentials
+/// must queue instead of exhausting memory through the blocking pool.
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// [`verify_hash`] on the blocking pool, within [`ARGON2_SLOTS`].
+pub async fn verify_hash_async(secret: String, hash: String) -> bool {
+    let Ok(_slot) = ARGON2_SLOTS.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_hash(&secret, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`hash_secret`] on the blocking pool, within [`ARGON2_SLOTS`].
+pub async fn hash_secret_async(secret: String) -> Result<String, ApiError> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(format!("argon2 slots: {e}")))?;
+    tokio::task::spawn_blocking(move || hash_secret(&secret))
+        .await
+        .map_err(ApiError::internal)?
 }
 
 #[derive(Default)]
@@ -56,8 +83,7 @@ impl KeyVerifier {
                 .decoy
                 .get_or_init(|| hash_secret("decoy").unwrap_or_default())
                 .clone();
-            let secret = secret.to_string();
-            let _ = tokio::task::spawn_blocking(move || verify_hash(&secret, &decoy)).await;
+            verify_hash_async(secret.to_string(), decoy).await;
             return Ok(None);
         };
         let cached = self
@@ -68,11 +94,7 @@ impl KeyVerifier {
         let ok = match cached {
             Some(c) if bool::from(c.ct_eq(&digest)) => true,
             _ => {
-                let hash = row.secret_hash.clone();
-                let secret = secret.to_string();
-                let ok = tokio::task::spawn_blocking(move || verify_hash(&secret, &hash))
-                    .await
-                    .unwrap_or(false);
+                let ok = verify_hash_async(secret.to_string(), row.secret_hash.clone()).await;
                 if ok {
                     if let Ok(mut m) = self.verified.lock() {
                         m.insert(key_id.to_string(), digest);
@@ -86,7 +108,32 @@ impl KeyVerifier {
             principal_id: row.owner_id,
             key_id: row.id,
             operator: row.operator,
+            credential: if row.resource_id.is_some() {
+                super::Credential::ResourceKey
+            } else {
+                super::Credential::CloudKey
+            },
+            resource_id: row.resource_id,
+            request: Default::default(),
         }))
+    }
+
+    /// Whether this exact secret verified for the key recently (so a
+    /// lock-out after failed attempts does not lock out its rightful user).
+    pub fn is_cached(&self, key_id: &str, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        self.verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key_id).copied())
+            .is_some_and(|c| bool::from(c.ct_eq(&digest)))
+    }
+
+    /// Drops a deleted key from the cache (the database check already refuses it).
+    pub fn forget(&self, key_id: &str) {
+        if let Ok(mut m) = self.verified.lock() {
+            m.remove(key_id);
+        }
     }
 }
 

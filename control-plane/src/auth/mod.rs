@@ -1,10 +1,21 @@
-//! Authentication: who is calling. Tenants present an API key (HTTP Basic,
-//! `key:secret`); workers present the worker token (Bearer).
+//! Identity and access: who is calling ([`tenant_gate`]: HTTP Basic API
+//! keys, or Bearer JWTs), what it may do ([`authz`]), how much
+//! ([`limits`], [`quotas`]), and what it did (the audit log). Workers present
+//! the worker token ([`require_worker_token`]).
 
 pub mod api_keys;
+pub mod authz;
+pub mod jwt;
+pub mod limits;
+pub mod oidc;
+pub mod quotas;
+pub mod settings;
 
-use axum::extract::{Request, State};
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -12,21 +23,179 @@ use subtle::ConstantTimeEq;
 
 use crate::api::AppState;
 use crate::error::ApiError;
+use crate::store::audit::{self, AuditRecord};
+use limits::{FailureGuard, KeyLimiter, Verdict};
 
-/// The authenticated caller, placed in request extensions by [`require_api_key`].
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub org_id: String,
-    /// The service account or user the key belongs to.
-    pub principal_id: String,
-    pub key_id: String,
-    /// Member of the operator's organization (may read fleet state).
-    pub operator: bool,
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Credential {
+    /// An API key acting for its owner across the organization.
+    #[default]
+    CloudKey,
+    /// An API key limited to one cluster ([`Principal::resource_id`]).
+    ResourceKey,
+    /// A Bearer token (console login or single sign-on).
+    Token,
 }
 
-fn basic_credentials(req: &Request) -> Option<(String, String)> {
+/// The request being authorized, for the checks that depend on it (is it a
+/// write? which connector does it name?) and for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub method: Method,
+    /// The URI path as sent (percent-encoded).
+    pub path: String,
+    /// The route template (`/org/v2/environments/{id}`), when routed.
+    pub route: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl RequestInfo {
+    fn of(req: &Request) -> RequestInfo {
+        RequestInfo {
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+            route: req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_string()),
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(128).collect()),
+        }
+    }
+
+    /// Whether the request changes state (config validation does not).
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
+            && !self.path.ends_with("/config/validate")
+    }
+
+    /// The connector a Connect v1 path names
+    /// (`…/clusters/{cluster}/connectors/{name}[/…]`), percent-decoded.
+    pub fn connector_name(&self) -> Option<String> {
+        let segs: Vec<&str> = self.path.split('/').collect();
+        let i = segs.iter().position(|s| *s == "connectors")?;
+        if i < 2 || segs.get(i - 2) != Some(&"clusters") {
+            return None;
+        }
+        segs.get(i + 1)
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_decode(s))
+    }
+
+    /// `POST …/connectors`: a new connector (its name is in the body).
+    pub fn creates_connector(&self) -> bool {
+        self.method == Method::POST && self.path.trim_end_matches('/').ends_with("/connectors")
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The authenticated caller, placed in request extensions by [`tenant_gate`].
+#[derive(Debug, Clone, Default)]
+pub struct Principal {
+    pub org_id: String,
+    /// The service account (`sa-…`) or user (`u-…`) acting.
+    pub principal_id: String,
+    /// The API key used (empty for tokens).
+    pub key_id: String,
+    /// Member of the operator's organization (may read fleet state and onboard tenants).
+    pub operator: bool,
+    pub credential: Credential,
+    /// The one cluster a resource key may reach.
+    pub resource_id: Option<String>,
+    pub request: RequestInfo,
+}
+
+impl Principal {
+    /// The principal as role bindings name it: `User:sa-…`.
+    pub fn binding_principal(&self) -> String {
+        format!("User:{}", self.principal_id)
+    }
+
+    /// The rate-limit bucket: per API key, or per user for tokens.
+    fn rate_key(&self) -> String {
+        match self.credential {
+            Credential::Token => format!("user:{}", self.principal_id),
+            _ => format!("key:{}", self.key_id),
+        }
+    }
+}
+
+/// The identity-and-access machinery shared by all requests.
+pub struct AccessControl {
+    pub limiter: KeyLimiter,
+    pub failures: FailureGuard,
+    pub max_body_bytes: usize,
+    pub cluster_check_timeout: Duration,
+    pub quotas: quotas::Quotas,
+    pub tokens: jwt::TokenIssuer,
+    pub oidc: Option<oidc::Oidc>,
+}
+
+impl AccessControl {
+    pub fn from_args(a: &settings::AccessArgs) -> anyhow::Result<AccessControl> {
+        let oidc = match (&a.oidc_issuer, &a.oidc_audience) {
+            (Some(iss), Some(aud)) if !iss.is_empty() && !aud.is_empty() => {
+                Some(oidc::Oidc::new(oidc::OidcSettings {
+                    issuer: iss.clone(),
+                    audience: aud.clone(),
+                    jwks_url: a.oidc_jwks_url.clone().filter(|u| !u.is_empty()),
+                    ttl: Duration::from_secs(a.oidc_jwks_ttl_seconds),
+                }))
+            }
+            (Some(iss), _) if !iss.is_empty() => {
+                anyhow::bail!("TRIBUTARY_OIDC_ISSUER is set but TRIBUTARY_OIDC_AUDIENCE is not")
+            }
+            _ => None,
+        };
+        Ok(AccessControl {
+            limiter: KeyLimiter::new(a.rate_limit_per_second, a.rate_limit_burst),
+            failures: FailureGuard::new(a.auth_failures_per_minute),
+            max_body_bytes: a.max_body_bytes,
+            cluster_check_timeout: Duration::from_millis(a.cluster_check_timeout_ms),
+            quotas: a.quotas.clone(),
+            tokens: jwt::TokenIssuer::new(
+                a.jwt_secret.as_deref(),
+                &a.jwt_issuer,
+                Duration::from_secs(a.jwt_ttl_seconds.max(60)),
+            )?,
+            oidc,
+        })
+    }
+}
+
+enum Presented {
+    Basic(String, String),
+    Bearer(String),
+}
+
+fn presented(req: &Request) -> Option<Presented> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(Presented::Bearer(rest.trim().to_string()));
+    }
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
@@ -35,27 +204,117 @@ fn basic_credentials(req: &Request) -> Option<(String, String)> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (key, secret) = decoded.split_once(':')?;
-    Some((key.to_string(), secret.to_string()))
+    Some(Presented::Basic(key.to_string(), secret.to_string()))
 }
 
-/// Tenant authentication for every public route: 401 with Confluent's body
-/// when the credential is missing or wrong.
-pub async fn require_api_key(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let Some((key, secret)) = basic_credentials(&req) else {
-        return ApiError::unauthenticated().into_response();
-    };
-    match state.keys.verify(&state.pool, &key, &secret).await {
-        Ok(Some(principal)) => {
-            req.extensions_mut().insert(principal);
-            next.run(req).await
+/// Who is calling, or the response that refuses it (401, or 429 while a
+/// credential is locked out after failed attempts).
+async fn authenticate(state: &AppState, creds: Option<Presented>) -> Result<Principal, Response> {
+    let access = &state.access;
+    match creds {
+        None => Err(ApiError::unauthenticated().into_response()),
+        Some(Presented::Basic(key, secret)) => {
+            let guard_key = format!("key:{key}");
+            if let Some(secs) = access.failures.locked_for(&guard_key) {
+                if !state.keys.is_cached(&key, &secret) {
+                    return Err(access.failures.locked_response(secs));
+                }
+            }
+            match state.keys.verify(&state.pool, &key, &secret).await {
+                Ok(Some(p)) => Ok(p),
+                Ok(None) => {
+                    access.failures.failed(&guard_key);
+                    Err(ApiError::unauthenticated().into_response())
+                }
+                Err(e) => Err(e.into_response()),
+            }
         }
-        Ok(None) => ApiError::unauthenticated().into_response(),
-        Err(e) => e.into_response(),
+        Some(Presented::Bearer(token)) => {
+            let iss = jwt::peek_issuer(&token);
+            let user = if iss.as_deref() == Some(access.tokens.issuer()) {
+                match access.tokens.verify(&token) {
+                    Some(c) => crate::store::iam::user_principal_by_id(&state.pool, &c.sub, &c.org)
+                        .await
+                        .map_err(|e| ApiError::from(e).into_response())?,
+                    None => None,
+                }
+            } else if let Some(o) = access
+                .oidc
+                .as_ref()
+                .filter(|o| iss.as_deref() == Some(o.issuer()))
+            {
+                match o.verify(&token).await.and_then(|c| c.email) {
+                    Some(email) => crate::store::iam::user_principal_by_email(&state.pool, &email)
+                        .await
+                        .map_err(|e| ApiError::from(e).into_response())?,
+                    None => None,
+                }
+            } else {
+                None
+            };
+            user.ok_or_else(|| ApiError::unauthenticated().into_response())
+        }
     }
+}
+
+/// The gate of every tenant route: authenticates (401), rate-limits per
+/// credential (429 with `Retry-After`; `X-RateLimit-*` on every answer),
+/// hands the [`Principal`] to the handler, and writes the audit log entry of
+/// every mutating call.
+pub async fn tenant_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let info = RequestInfo::of(&req);
+    let creds = presented(&req);
+    let mut who = match authenticate(&state, creds).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    who.request = info;
+    let verdict = state.access.limiter.check(&who.rate_key());
+    if let Some(v @ Verdict::Limited { .. }) = verdict {
+        tracing::debug!(principal = %who.principal_id, key = %who.key_id, "rate limited");
+        return v.too_many("this API key");
+    }
+    req.extensions_mut().insert(who.clone());
+    let mut resp = next.run(req).await;
+    if let Some(v) = verdict {
+        v.apply(resp.headers_mut());
+    }
+    if who.request.is_write() {
+        let status = resp.status();
+        let error_code = resp.extensions().get::<ApiError>().map(|e| e.code);
+        let outcome = if status.is_success() || status.is_redirection() {
+            "SUCCESS"
+        } else if matches!(status.as_u16(), 401 | 403 | 404 | 429) {
+            "DENIED"
+        } else {
+            "FAILURE"
+        };
+        let rec = AuditRecord {
+            org_id: &who.org_id,
+            principal: &who.binding_principal(),
+            credential: if who.credential == Credential::Token {
+                "token"
+            } else {
+                &who.key_id
+            },
+            method: who.request.method.as_str(),
+            path: &who.request.path,
+            action: &format!(
+                "{} {}",
+                who.request.method,
+                who.request.route.as_deref().unwrap_or(&who.request.path)
+            ),
+            status: status.as_u16(),
+            outcome,
+            error_code,
+            request_id: who.request.request_id.as_deref(),
+        };
+        if let Err(e) = audit::record(&state.pool, &rec).await {
+            // The change is made; failing the answer would invite a retry.
+            tracing::error!(error = %e, action = %rec.action, "audit log write failed");
+        }
+    }
+    resp
 }
 
 /// Worker-protocol authentication: the shared worker token as a Bearer token.
@@ -78,4 +337,36 @@ pub async fn require_worker_token(
         return ApiError::unauthenticated().into_response();
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(method: Method, path: &str) -> RequestInfo {
+        RequestInfo {
+            method,
+            path: path.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn connect_paths_name_their_connector() {
+        let p = "/connect/v1/environments/env-1/clusters/lkc-1/connectors";
+        assert_eq!(info(Method::GET, p).connector_name(), None);
+        assert!(info(Method::POST, p).creates_connector());
+        assert_eq!(
+            info(Method::PUT, &format!("{p}/my%20conn/pause")).connector_name(),
+            Some("my conn".into())
+        );
+        assert!(info(Method::PUT, &format!("{p}/x/pause")).is_write());
+        assert!(!info(Method::GET, &format!("{p}/x/status")).is_write());
+        assert!(!info(
+            Method::PUT,
+            "/connect/v1/environments/e/clusters/c/connector-plugins/X/config/validate"
+        )
+        .is_write());
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod assign;
 pub mod leader;
+pub mod offsets;
 pub mod scale;
 pub mod status;
 
@@ -29,6 +30,10 @@ pub struct ReconcilerSettings {
     pub worker_capacity: u32,
     pub max_workers: u32,
     pub scale_down_cooldown: Duration,
+    /// First automatic restart delay of a failed task; doubles per attempt.
+    pub restart_backoff: Duration,
+    /// Cap of that delay.
+    pub restart_backoff_max: Duration,
 }
 
 pub struct Reconciler {
@@ -53,6 +58,7 @@ pub struct PassReport {
     pub expanded_connectors: usize,
     pub moved_tasks: usize,
     pub total_weight: u64,
+    pub restarted_tasks: u64,
 }
 
 impl Reconciler {
@@ -165,7 +171,24 @@ impl Reconciler {
         let (moved, weight) = self.assign(&mut tx).await?;
         report.moved_tasks = moved;
         report.total_weight = weight;
+        report.restarted_tasks = restart_failed(
+            &mut tx,
+            self.settings.restart_backoff,
+            self.settings.restart_backoff_max,
+        )
+        .await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+            .execute(&mut *tx)
+            .await?;
+        if report.moved_tasks > 0
+            || report.expanded_connectors > 0
+            || report.restarted_tasks > 0
+            || report.expired_workers > 0
+        {
+            crate::store::notify_assignments(&mut *tx).await?;
+        }
         tx.commit().await?;
+        offsets::apply_ready(&self.pool).await?;
         if self.provider.elastic() {
             self.scale(weight).await?;
         }
@@ -360,13 +383,16 @@ async fn expire_workers(tx: &mut Transaction<'_, Postgres>) -> Result<u64, sqlx:
 /// configs; stopped connectors have no tasks.
 async fn expand(tx: &mut Transaction<'_, Postgres>) -> Result<usize, sqlx::Error> {
     sqlx::query(
-        "DELETE FROM tasks t USING connectors c WHERE t.connector_id = c.id AND c.target_state = 'STOPPED'",
+        "DELETE FROM tasks t USING connectors c WHERE t.connector_id = c.id
+           AND (c.target_state = 'STOPPED'
+                OR EXISTS (SELECT 1 FROM offset_requests r WHERE r.connector_id = c.id AND r.phase = 'PENDING'))",
     )
     .execute(&mut **tx)
     .await?;
     let stale: Vec<(String, String, Json<ConfigMap>, i64)> = sqlx::query_as(
         "SELECT c.id, c.class, c.config, c.generation FROM connectors c
          WHERE c.target_state <> 'STOPPED'
+           AND NOT EXISTS (SELECT 1 FROM offset_requests r WHERE r.connector_id = c.id AND r.phase = 'PENDING')
            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.connector_id = c.id AND t.generation = c.generation)
          FOR UPDATE OF c",
     )
@@ -396,4 +422,47 @@ async fn expand(tx: &mut Transaction<'_, Postgres>) -> Result<usize, sqlx::Error
         tracing::info!(connector = %id, generation, tasks = task_configs.len(), "connector split into tasks");
     }
     Ok(stale.len())
+}
+
+/// Failed tasks restart on their own with capped exponential backoff, unless
+/// the connector says `auto.restart.on.user.error=false` or is not meant to
+/// run. The schedule is visible in the task status until it fires; attempts
+/// reset once a task has run for a minute.
+async fn restart_failed(
+    tx: &mut Transaction<'_, Postgres>,
+    base: Duration,
+    max: Duration,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks t SET next_restart_at = now() + make_interval(secs =>
+             LEAST($2::float8, $1::float8 * power(2, LEAST(t.restart_attempts, 30))) / 1000.0)
+         FROM connectors c
+         WHERE c.id = t.connector_id AND t.state = 'FAILED' AND t.next_restart_at IS NULL
+           AND c.target_state = 'RUNNING'
+           AND lower(COALESCE(c.config->>'auto.restart.on.user.error', 'true')) <> 'false'",
+    )
+    .bind(base.as_millis() as f64)
+    .bind(max.as_millis() as f64)
+    .execute(&mut **tx)
+    .await?;
+    let restarted = sqlx::query(
+        "UPDATE tasks SET epoch = nextval('task_epochs'),
+           state = CASE WHEN worker_id IS NULL THEN 'UNASSIGNED' ELSE 'RESTARTING' END,
+           trace = '', restart_attempts = restart_attempts + 1, next_restart_at = NULL,
+           state_updated_at = now()
+         WHERE state = 'FAILED' AND next_restart_at <= now()",
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if restarted > 0 {
+        tracing::info!(tasks = restarted, "failed tasks restarted automatically");
+    }
+    sqlx::query(
+        "UPDATE tasks SET restart_attempts = 0
+         WHERE restart_attempts > 0 AND state = 'RUNNING' AND state_updated_at < now() - interval '60 seconds'",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(restarted)
 }

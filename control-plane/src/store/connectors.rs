@@ -20,6 +20,8 @@ pub struct Connector {
     pub config: Json<ConfigMap>,
     pub target_state: String,
     pub generation: i64,
+    /// Bumped on every change of config or target state (the ETag).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -36,6 +38,8 @@ pub struct Task {
     pub state: String,
     pub trace: String,
     pub records: i64,
+    pub restart_attempts: i32,
+    pub next_restart_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewConnector<'a> {
@@ -56,7 +60,8 @@ pub enum CreateError {
     Db(#[from] sqlx::Error),
 }
 
-const COLS: &str = "id, org_id, environment_id, cluster_id, name, class, connector_type, config, target_state, generation, created_at, updated_at";
+const COLS: &str = "id, org_id, environment_id, cluster_id, name, class, connector_type, config, target_state, generation, version, created_at, updated_at";
+const TASK_COLS: &str = "connector_id, task_id, generation, config, weight, worker_id, epoch, state, trace, records, restart_attempts, next_restart_at";
 
 pub async fn create(
     tx: &mut Transaction<'_, Postgres>,
@@ -135,11 +140,105 @@ pub async fn delete(
 
 /// Tasks of the given connectors, in task order.
 pub async fn tasks_of(pool: &PgPool, connector_ids: &[String]) -> Result<Vec<Task>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT connector_id, task_id, generation, config, weight, worker_id, epoch, state, trace, records
-         FROM tasks WHERE connector_id = ANY($1) ORDER BY connector_id, task_id",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {TASK_COLS} FROM tasks WHERE connector_id = ANY($1) ORDER BY connector_id, task_id"
+    ))
     .bind(connector_ids)
     .fetch_all(pool)
+    .await
+}
+
+/// The connector, locked for the rest of the transaction (read-modify-write).
+pub async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    org_id: &str,
+    cluster_id: &str,
+    name: &str,
+) -> Result<Option<Connector>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM connectors WHERE org_id = $1 AND cluster_id = $2 AND name = $3 FOR UPDATE"
+    ))
+    .bind(org_id)
+    .bind(cluster_id)
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Creates the connector or replaces its config. An identical config
+/// changes nothing (no new generation, no task restart), so retried and
+/// concurrent identical PUTs converge on one unchanged connector.
+/// Returns the row and whether it was created.
+pub async fn upsert(
+    tx: &mut Transaction<'_, Postgres>,
+    c: NewConnector<'_>,
+) -> Result<(Connector, bool), sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        connector: Connector,
+        inserted: bool,
+    }
+    let row: Row = sqlx::query_as(&format!(
+        "INSERT INTO connectors (id, org_id, environment_id, cluster_id, name, class, connector_type, config)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (cluster_id, name) DO UPDATE SET
+           config = EXCLUDED.config, class = EXCLUDED.class, connector_type = EXCLUDED.connector_type,
+           generation = connectors.generation + (connectors.config IS DISTINCT FROM EXCLUDED.config)::int,
+           version = connectors.version + (connectors.config IS DISTINCT FROM EXCLUDED.config)::int,
+           updated_at = CASE WHEN connectors.config IS DISTINCT FROM EXCLUDED.config THEN now() ELSE connectors.updated_at END
+         RETURNING {COLS}, (xmax = 0) AS inserted"
+    ))
+    .bind(crate::ids::connector())
+    .bind(c.org_id)
+    .bind(c.environment_id)
+    .bind(c.cluster_id)
+    .bind(c.name)
+    .bind(c.class)
+    .bind(c.connector_type)
+    .bind(Json(c.config))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.connector, row.inserted))
+}
+
+/// Sets RUNNING / PAUSED / STOPPED; a no-op when already there.
+pub async fn set_target_state(
+    tx: &mut Transaction<'_, Postgres>,
+    id: &str,
+    state: &str,
+) -> Result<Connector, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE connectors SET target_state = $2,
+           version = version + (target_state <> $2)::int,
+           updated_at = CASE WHEN target_state <> $2 THEN now() ELSE updated_at END
+         WHERE id = $1 RETURNING {COLS}"
+    ))
+    .bind(id)
+    .bind(state)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Restarts tasks by giving them a new epoch on their current worker (the
+/// worker stops the old incarnation and starts the new one). `task`
+/// narrows to one task; `only_failed` to FAILED ones. Returns the task ids.
+pub async fn restart_tasks(
+    tx: &mut Transaction<'_, Postgres>,
+    connector_id: &str,
+    task: Option<i32>,
+    only_failed: bool,
+) -> Result<Vec<i32>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE tasks SET epoch = nextval('task_epochs'),
+           state = CASE WHEN worker_id IS NULL THEN 'UNASSIGNED' ELSE 'RESTARTING' END,
+           trace = '', next_restart_at = NULL, state_updated_at = now()
+         WHERE connector_id = $1 AND ($2::int IS NULL OR task_id = $2) AND (NOT $3 OR state = 'FAILED')
+         RETURNING task_id",
+    )
+    .bind(connector_id)
+    .bind(task)
+    .bind(only_failed)
+    .fetch_all(&mut **tx)
     .await
 }

@@ -2,7 +2,10 @@
 //! organization and filters on it in SQL, so a forgotten check cannot leak
 //! another tenant's rows.
 
+pub mod audit;
 pub mod connectors;
+pub mod iam;
+pub mod offsets;
 pub mod tenancy;
 pub mod workers;
 
@@ -13,6 +16,9 @@ use sqlx::PgPool;
 
 /// The channel API writes and worker changes notify; the reconciler listens.
 pub const RECONCILE_CHANNEL: &str = "tributary_reconcile";
+/// The channel that says some worker's assignment may have changed; held
+/// heartbeats (long polls) listen on every replica.
+pub const ASSIGNMENTS_CHANNEL: &str = "tributary_assignments";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,9 +82,23 @@ pub async fn notify_reconciler<'e, E>(exec: E, reason: &str) -> Result<(), sqlx:
 where
     E: sqlx::PgExecutor<'e>,
 {
-    sqlx::query("SELECT pg_notify($1, $2)")
+    // API writes (target state, restarts, deletes) change assignments directly.
+    sqlx::query("SELECT pg_notify($1, $3), pg_notify($2, $3)")
         .bind(RECONCILE_CHANNEL)
+        .bind(ASSIGNMENTS_CHANNEL)
         .bind(reason)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+/// Wakes held heartbeats after the reconciler changed assignments.
+pub async fn notify_assignments<'e, E>(exec: E) -> Result<(), sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    sqlx::query("SELECT pg_notify($1, 'changed')")
+        .bind(ASSIGNMENTS_CHANNEL)
         .execute(exec)
         .await?;
     Ok(())

@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool};
-use tributary_data_plane::protocol::TaskReport;
+use sqlx::{Postgres, Transaction};
+use tributary_data_plane::protocol::{SourceOffset, TaskReport};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Worker {
@@ -32,6 +33,9 @@ pub struct AssignmentRow {
     pub target_state: String,
     pub bootstrap_endpoint: String,
     pub client_properties: Json<BTreeMap<String, String>>,
+    pub connector_type: String,
+    #[sqlx(skip)]
+    pub offsets: Vec<SourceOffset>,
 }
 
 fn millis(d: Duration) -> f64 {
@@ -127,16 +131,9 @@ pub async fn heartbeat(
         if changed > 0 {
             super::notify_reconciler(&mut *tx, "task state").await?;
         }
+        store_source_offsets(&mut tx, id, reports).await?;
     }
-    let assignments = sqlx::query_as(
-        "SELECT t.connector_id, t.task_id, t.epoch, t.config, c.name AS connector_name, c.target_state,
-                k.bootstrap_endpoint, k.client_properties
-         FROM tasks t JOIN connectors c ON c.id = t.connector_id JOIN kafka_clusters k ON k.id = c.cluster_id
-         WHERE t.worker_id = $1 ORDER BY t.connector_id, t.task_id",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let assignments = assignments_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Some(assignments))
 }
@@ -148,4 +145,109 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Worker>, sqlx::Error> {
     )
     .fetch_all(pool)
     .await
+}
+
+/// Stores reported source offsets, fenced: only rows whose task is still
+/// assigned to this worker under the reported epoch are written.
+async fn store_source_offsets(
+    tx: &mut Transaction<'_, Postgres>,
+    worker_id: &str,
+    reports: &[TaskReport],
+) -> Result<(), sqlx::Error> {
+    let mut connector_ids = Vec::new();
+    let mut task_ids = Vec::new();
+    let mut epochs = Vec::new();
+    let mut partitions = Vec::new();
+    let mut offsets = Vec::new();
+    for r in reports {
+        for o in &r.offsets {
+            connector_ids.push(r.id.connector_id.as_str());
+            task_ids.push(r.id.task as i32);
+            epochs.push(r.epoch);
+            partitions.push(Json(&o.partition));
+            offsets.push(Json(&o.offset));
+        }
+    }
+    if connector_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO source_offsets (connector_id, source_partition, source_offset)
+         SELECT r.connector_id, r.source_partition, r.source_offset
+         FROM UNNEST($2::text[], $3::int[], $4::bigint[], $5::jsonb[], $6::jsonb[])
+              AS r(connector_id, task_id, epoch, source_partition, source_offset)
+         JOIN tasks t ON t.connector_id = r.connector_id AND t.task_id = r.task_id
+                     AND t.epoch = r.epoch AND t.worker_id = $1
+         ON CONFLICT (connector_id, source_partition) DO UPDATE
+           SET source_offset = EXCLUDED.source_offset, updated_at = now()
+           WHERE source_offsets.source_offset IS DISTINCT FROM EXCLUDED.source_offset",
+    )
+    .bind(worker_id)
+    .bind(&connector_ids)
+    .bind(&task_ids)
+    .bind(&epochs)
+    .bind(&partitions)
+    .bind(&offsets)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives each source task the stored offsets of its connector.
+async fn attach_offsets(
+    tx: &mut Transaction<'_, Postgres>,
+    mut rows: Vec<AssignmentRow>,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.connector_type == "source")
+        .map(|r| r.connector_id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(rows);
+    }
+    let stored: Vec<(String, serde_json::Value, serde_json::Value)> = sqlx::query_as(
+        "SELECT connector_id, source_partition, source_offset FROM source_offsets WHERE connector_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows.iter_mut() {
+        row.offsets = stored
+            .iter()
+            .filter(|(c, _, _)| *c == row.connector_id)
+            .map(|(_, p, o)| SourceOffset {
+                partition: p.clone(),
+                offset: o.clone(),
+            })
+            .collect();
+    }
+    Ok(rows)
+}
+
+async fn assignments_in(
+    tx: &mut Transaction<'_, Postgres>,
+    worker_id: &str,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT t.connector_id, t.task_id, t.epoch, t.config, c.name AS connector_name, c.target_state,
+                k.bootstrap_endpoint, k.client_properties, c.connector_type
+         FROM tasks t JOIN connectors c ON c.id = t.connector_id JOIN kafka_clusters k ON k.id = c.cluster_id
+         WHERE t.worker_id = $1 ORDER BY t.connector_id, t.task_id",
+    )
+    .bind(worker_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    attach_offsets(tx, rows).await
+}
+
+/// The worker's current assignment, read-only (for long polls).
+pub async fn assignments(
+    pool: &PgPool,
+    worker_id: &str,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows = assignments_in(&mut tx, worker_id).await?;
+    tx.commit().await?;
+    Ok(rows)
 }

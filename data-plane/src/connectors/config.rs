@@ -144,6 +144,12 @@ pub fn common_defs() -> Vec<ConfigDef> {
             .default("1")
             .min(1)
             .doc("Tasks", "Maximum number of tasks for the connector."),
+        ConfigDef::new("auto.restart.on.user.error", Boolean)
+            .default("true")
+            .doc(
+                "Restart failed tasks",
+                "Restart failed tasks automatically, with exponential backoff.",
+            ),
         ConfigDef::new("kafka.auth.mode", String)
             .default("KAFKA_API_KEY")
             .allowed(&["KAFKA_API_KEY", "SERVICE_ACCOUNT"])

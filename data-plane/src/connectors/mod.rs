@@ -7,10 +7,14 @@
 
 pub mod config;
 pub mod datagen;
+pub mod jdbc;
+pub mod sink_config;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+
+use crate::record::Record;
 
 pub use config::{ConfigDef, ConfigType, FieldError, Importance};
 
@@ -64,6 +68,33 @@ pub trait SourceTask: Send {
     fn topics(&self) -> Vec<String>;
 }
 
+/// A running sink task. The runtime calls [`open`](SinkTask::open) once,
+/// then [`put`](SinkTask::put) with each batch of records read from Kafka
+/// (converted and transformed) and [`flush`](SinkTask::flush) after it;
+/// only once both succeed are the batch's offsets committed, so a batch
+/// that fails is delivered again (at-least-once: `put` must tolerate
+/// redelivery). [`close`](SinkTask::close) ends the task.
+///
+/// A `TaskError::Retriable` from `put` or `flush` makes the runtime back
+/// off and deliver the same batch again; `TaskError::Fatal` fails the task.
+#[async_trait]
+pub trait SinkTask: Send {
+    /// Connects to the destination. Separate from construction because
+    /// construction (in the plugin) must stay free of I/O: the control plane
+    /// links the plugins.
+    async fn open(&mut self) -> Result<(), TaskError> {
+        Ok(())
+    }
+    async fn put(&mut self, records: Vec<Record>) -> Result<(), TaskError>;
+    /// Makes everything `put` so far durable in the destination.
+    async fn flush(&mut self) -> Result<(), TaskError> {
+        Ok(())
+    }
+    /// Releases connections; called once when the task stops (not after a
+    /// failed `open`).
+    async fn close(&mut self) {}
+}
+
 /// A connector plugin: config definition, validation and split into tasks.
 pub trait ConnectorPlugin: Send + Sync {
     /// Managed class name (`DatagenSource`), as in Confluent Cloud.
@@ -85,14 +116,28 @@ pub trait ConnectorPlugin: Send + Sync {
     }
     /// Splits a valid connector config into at most `max_tasks` task configs.
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config>;
-    /// Starts one source task from its task config (sources only).
+    /// Starts one source task from its task config (sources only), resuming
+    /// from the connector's stored offsets.
     fn start_source_task(
         &self,
         _config: &Config,
         _task_id: u32,
+        _offsets: &[crate::protocol::SourceOffset],
     ) -> Result<Box<dyn SourceTask>, TaskError> {
         Err(TaskError::Fatal(format!(
             "{} is not a source connector",
+            self.class()
+        )))
+    }
+    /// Builds one sink task from its task config (sinks only). Must not do
+    /// I/O: the runtime calls [`SinkTask::open`] next.
+    fn start_sink_task(
+        &self,
+        _config: &Config,
+        _task_id: u32,
+    ) -> Result<Box<dyn SinkTask>, TaskError> {
+        Err(TaskError::Fatal(format!(
+            "{} is not a sink connector",
             self.class()
         )))
     }
@@ -100,7 +145,11 @@ pub trait ConnectorPlugin: Send + Sync {
 
 /// Every built-in plugin.
 pub fn catalogue() -> Vec<&'static dyn ConnectorPlugin> {
-    vec![&datagen::DatagenPlugin]
+    vec![
+        &datagen::DatagenPlugin,
+        &jdbc::MySqlSink,
+        &jdbc::PostgresSink,
+    ]
 }
 
 /// Finds a plugin by managed class name or alias.

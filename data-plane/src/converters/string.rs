@@ -24,6 +24,27 @@ impl Converter for StringConverter {
             Some(other) => Some(other.to_string().into_bytes()),
         })
     }
+
+    fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Value>, ConvertError> {
+        bytes
+            .map(|b| {
+                std::str::from_utf8(b)
+                    .map(|s| Value::String(s.to_string()))
+                    .map_err(|e| ConvertError::Deserialize {
+                        topic: topic.to_string(),
+                        reason: format!("not valid UTF-8: {e}"),
+                    })
+            })
+            .transpose()
+    }
+
+    fn class_name(&self) -> &'static str {
+        "org.apache.kafka.connect.storage.StringConverter"
+    }
 }
 
 #[cfg(test)]
@@ -59,5 +80,14 @@ mod tests {
     fn null_is_a_kafka_null() {
         assert_eq!(text(Value::Null), None);
         assert_eq!(StringConverter.serialize("t", None).unwrap(), None);
+    }
+
+    #[test]
+    fn reads_utf8_text_as_a_string() {
+        let read = |b: &[u8]| StringConverter.deserialize("t", Some(b));
+        assert_eq!(read(b"42").unwrap(), Some(json!("42")));
+        assert_eq!(read("zürich".as_bytes()).unwrap(), Some(json!("zürich")));
+        assert_eq!(StringConverter.deserialize("t", None).unwrap(), None);
+        assert!(read(&[0xc3, 0x28]).is_err());
     }
 }

@@ -192,6 +192,7 @@ fn topic_setting(config: &Config, key: &'static str, default: i32) -> Result<i32
 /// and keeps the first delivery failure for the task loop to act on.
 pub struct DeliveryTracker {
     status: Arc<TaskStatus>,
+    offsets: Arc<super::offsets::OffsetTracker>,
     failure: Mutex<Option<String>>,
     /// Carried into librdkafka's own log lines, which run on its threads
     /// outside the task's span.
@@ -199,9 +200,14 @@ pub struct DeliveryTracker {
 }
 
 impl DeliveryTracker {
-    pub fn new(status: Arc<TaskStatus>, label: String) -> DeliveryTracker {
+    pub fn new(
+        status: Arc<TaskStatus>,
+        offsets: Arc<super::offsets::OffsetTracker>,
+        label: String,
+    ) -> DeliveryTracker {
         DeliveryTracker {
             status,
+            offsets,
             failure: Mutex::new(None),
             label,
         }
@@ -240,11 +246,15 @@ impl ClientContext for DeliveryTracker {
 }
 
 impl ProducerContext for DeliveryTracker {
-    type DeliveryOpaque = ();
+    /// The record's sequence number in the task's [`OffsetTracker`](super::offsets::OffsetTracker).
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         match result {
-            Ok(_) => self.status.add_records(1),
+            Ok(_) => {
+                self.status.add_records(1);
+                self.offsets.ack(seq);
+            }
             Err((error, _)) => self.record_failure(format!("delivery failed: {error}")),
         }
     }

@@ -5,10 +5,14 @@
 //! * [`client`]: the HTTP side of the worker protocol.
 //! * [`task`]: a running task's handle: its control channel and status.
 //! * [`source`]: the source loop: poll → convert → produce → count acks.
+//! * [`sink`]: the sink loop: consume → convert → transform → put → flush → commit.
 //! * [`kafka`]: Kafka client settings, topic creation, delivery tracking.
+//! * [`offsets`]: which source offsets are safe to commit.
 
 pub mod client;
 pub mod kafka;
+pub mod offsets;
+pub mod sink;
 pub mod source;
 pub mod task;
 pub mod worker;

@@ -11,10 +11,13 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tokio::sync::watch;
 
 use super::kafka::{self, DeliveryTracker, KafkaSetupError};
+use super::offsets::OffsetTracker;
 use super::task::{Control, TaskStatus};
 use crate::connectors::{ConnectorPlugin, SourceRecord, SourceTask, TaskError};
 use crate::converters::{ConvertError, Converter, JsonConverter, StringConverter};
 use crate::protocol::{TaskAssignment, TaskState};
+use crate::record::{Header as RecordHeader, Record};
+use crate::transforms::Chain;
 
 /// How long a stopping task waits for in-flight records to be acknowledged.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -71,7 +74,7 @@ async fn run_inner(
         assignment.id.connector_id, assignment.id.task
     );
     let mut task = plugin
-        .start_source_task(&assignment.config, assignment.id.task)
+        .start_source_task(&assignment.config, assignment.id.task, &assignment.offsets)
         .map_err(|e| SourceError::Task(e.to_string()))?;
 
     let topics = task.topics();
@@ -80,7 +83,8 @@ async fn run_inner(
         _ = stopped(&mut control) => return Ok(()),
     }
 
-    let tracker = DeliveryTracker::new(Arc::clone(status), client_id.clone());
+    let offsets = Arc::new(OffsetTracker::new(&assignment.offsets));
+    let tracker = DeliveryTracker::new(Arc::clone(status), Arc::clone(&offsets), client_id.clone());
     let producer: TaskProducer =
         kafka::producer_config(&assignment.kafka, &assignment.config, &client_id)
             .create_with_context(tracker)
@@ -90,18 +94,44 @@ async fn run_inner(
             })?;
     tracing::info!(?topics, "task started");
 
-    let result = produce_loop(task.as_mut(), &producer, status, &mut control).await;
+    let chain = Chain::from_config(&assignment.config).map_err(|errors| {
+        SourceError::Task(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let result = produce_loop(
+        task.as_mut(),
+        &producer,
+        &chain,
+        &offsets,
+        status,
+        &mut control,
+    )
+    .await;
     flush(producer).await;
+    // The last acknowledged offsets reach the control plane with the final report.
+    if let Some(o) = offsets.take_changed() {
+        status.set_offsets(o);
+    }
     result
 }
 
 async fn produce_loop(
     task: &mut dyn SourceTask,
     producer: &TaskProducer,
+    chain: &Chain,
+    offsets: &OffsetTracker,
     status: &TaskStatus,
     control: &mut watch::Receiver<Control>,
 ) -> Result<(), SourceError> {
     loop {
+        if let Some(o) = offsets.take_changed() {
+            status.set_offsets(o);
+        }
         if let Some(failure) = producer.context().take_failure() {
             return Err(SourceError::Delivery(failure));
         }
@@ -134,7 +164,32 @@ async fn produce_loop(
         match polled {
             Ok(records) => {
                 for record in records {
-                    if !send(producer, &record, control).await? {
+                    let SourceRecord {
+                        topic,
+                        key,
+                        value,
+                        headers,
+                        source_partition,
+                        source_offset,
+                    } = record;
+                    let mut r = Record::new(topic, key, value);
+                    r.headers = headers
+                        .into_iter()
+                        .map(|(key, v)| RecordHeader {
+                            key,
+                            value: Some(serde_json::Value::String(v)),
+                        })
+                        .collect();
+                    let transformed = chain
+                        .apply(r)
+                        .map_err(|e| SourceError::Task(e.to_string()))?;
+                    let seq = offsets.submit(source_partition, source_offset);
+                    let Some(r) = transformed else {
+                        // Dropped by a transform: nothing to deliver, so the offset is done.
+                        offsets.ack(seq);
+                        continue;
+                    };
+                    if !send(producer, &r, seq, control).await? {
                         return Ok(());
                     }
                 }
@@ -155,20 +210,34 @@ async fn produce_loop(
 /// while waiting for room in a full producer queue.
 async fn send(
     producer: &TaskProducer,
-    record: &SourceRecord,
+    record: &Record,
+    seq: usize,
     control: &mut watch::Receiver<Control>,
 ) -> Result<bool, SourceError> {
     let topic = record.topic.as_str();
     let key = StringConverter.serialize(topic, record.key.as_ref())?;
     let value = JsonConverter.serialize(topic, record.value.as_ref())?;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-    for (k, v) in &record.headers {
+    let header_values: Vec<Option<String>> = record
+        .headers
+        .iter()
+        .map(|h| match &h.value {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        })
+        .collect();
+    for (h, v) in record.headers.iter().zip(&header_values) {
         headers = headers.insert(Header {
-            key: k,
-            value: Some(v),
+            key: &h.key,
+            value: v.as_deref(),
         });
     }
-    let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).headers(headers);
+    let mut out: BaseRecord<'_, [u8], [u8], usize> =
+        BaseRecord::with_opaque_to(topic, seq).headers(headers);
+    if let Some(partition) = record.kafka_partition {
+        out = out.partition(partition);
+    }
     if let Some(key) = key.as_deref() {
         out = out.key(key);
     }

@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::source;
+use super::{sink, source};
 use crate::connectors::{self, ConnectorType};
 use crate::protocol::{TargetState, TaskAssignment, TaskReport, TaskState};
 
@@ -36,6 +36,7 @@ impl From<TargetState> for Control {
 pub struct TaskStatus {
     state: Mutex<(TaskState, Option<String>)>,
     records: AtomicU64,
+    offsets: Mutex<Vec<crate::protocol::SourceOffset>>,
     /// Wakes the worker so state changes reach the control plane before the
     /// next regular heartbeat.
     changed: Arc<Notify>,
@@ -46,6 +47,7 @@ impl TaskStatus {
         TaskStatus {
             state: Mutex::new((TaskState::Unassigned, None)),
             records: AtomicU64::new(0),
+            offsets: Mutex::new(Vec::new()),
             changed,
         }
     }
@@ -74,6 +76,22 @@ impl TaskStatus {
 
     pub fn state(&self) -> (TaskState, Option<String>) {
         self.lock().clone()
+    }
+
+    /// Committable source offsets (acknowledged by Kafka), reported with
+    /// every heartbeat until the task ends.
+    pub fn set_offsets(&self, offsets: Vec<crate::protocol::SourceOffset>) {
+        *self
+            .offsets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = offsets;
+    }
+
+    pub fn offsets(&self) -> Vec<crate::protocol::SourceOffset> {
+        self.offsets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn add_records(&self, n: u64) {
@@ -138,6 +156,7 @@ impl TaskHandle {
             state,
             trace,
             records: self.status.records(),
+            offsets: self.status.offsets(),
         }
     }
 
@@ -179,14 +198,6 @@ async fn run_task(
     };
     match plugin.connector_type() {
         ConnectorType::Source => source::run(assignment, plugin, status, control).await,
-        ConnectorType::Sink => {
-            tracing::error!(
-                class,
-                "sink connectors are not supported by this worker yet"
-            );
-            status.fail(format!(
-                "{class}: sink connectors are not supported by this worker yet"
-            ));
-        }
+        ConnectorType::Sink => sink::run(assignment, plugin, status, control).await,
     }
 }

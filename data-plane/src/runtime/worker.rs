@@ -203,15 +203,22 @@ impl Worker {
         let changed = Arc::clone(&self.changed);
         let mut renewed = false;
         let mut failures: u32 = 0;
+        // The digest of the assignment we run, for long polls.
+        let mut digest: Option<String> = None;
         loop {
             let started = Instant::now();
             let req = HeartbeatRequest {
                 tasks: self.reports(),
+                digest: digest.clone(),
+                wait_ms: lease.interval.as_millis() as u64,
             };
+            // A local state change cancels a long poll so it is reported at once.
             let result = tokio::select! {
                 _ = &mut *shutdown => return SessionEnd::Shutdown,
-                r = self.client.heartbeat(&self.config.worker_id, &req, lease.request_timeout(started)) => r,
+                _ = changed.notified(), if digest.is_some() => continue,
+                r = self.client.heartbeat(&self.config.worker_id, &req, lease.request_timeout(started) + lease.interval) => r,
             };
+            let mut long_polled = false;
             match result {
                 Ok(resp) => {
                     lease = Lease::new(started, resp.lease_ms, resp.heartbeat_ms);
@@ -220,6 +227,8 @@ impl Worker {
                         tracing::info!(failures, "heartbeats succeed again");
                         failures = 0;
                     }
+                    long_polled = resp.digest.is_some();
+                    digest = resp.digest;
                     self.apply(resp.assignments).await;
                 }
                 Err(ClientError::LeaseLost(status)) => {
@@ -228,6 +237,7 @@ impl Worker {
                     return SessionEnd::LeaseLost { renewed };
                 }
                 Err(e) => {
+                    digest = None;
                     // Warn at the 1st, 2nd, 4th, 8th… failure: an outage logs a few lines, not one per beat.
                     failures += 1;
                     if failures.is_power_of_two() {
@@ -244,6 +254,10 @@ impl Worker {
                     lease.lease.saturating_sub(lease.interval)
                 );
                 self.stop_all().await;
+            }
+            if long_polled {
+                // The control plane already waited; ask again right away.
+                continue;
             }
             tokio::select! {
                 _ = &mut *shutdown => return SessionEnd::Shutdown,
@@ -336,6 +350,7 @@ mod tests {
                 bootstrap_servers: "127.0.0.1:9092".into(),
                 properties: Default::default(),
             },
+            offsets: Vec::new(),
         }
     }
 

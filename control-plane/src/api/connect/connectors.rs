@@ -3,13 +3,16 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tributary_data_plane::connectors::{self as plugins, ConnectorPlugin, FieldError};
 
-use super::{scoped_cluster, view, AppState};
+use super::idempotency::Idempotency;
+use super::precondition::{check_if_match, etag_header};
+use super::{connector_not_found, load, scoped_cluster, view, AppState};
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -19,7 +22,7 @@ use crate::store::notify_reconciler;
 type ClusterPath = Path<(String, String)>;
 type ConnectorPath = Path<(String, String, String)>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 pub struct CreateRequest {
     name: Option<String>,
     config: Option<BTreeMap<String, String>>,
@@ -28,7 +31,7 @@ pub struct CreateRequest {
 }
 
 /// Connector names end up in URLs, CRNs and consumer group ids.
-fn check_name(name: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
     if name.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "name",
@@ -95,9 +98,16 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id)): ClusterPath,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let idem = Idempotency::from_request(
+        &headers,
+        "POST",
+        format!("/connect/v1/environments/{env}/clusters/{cluster_id}/connectors"),
+        &req,
+    )?;
     let name = req
         .name
         .ok_or_else(|| ApiError::invalid_field("name", "field \"name\" is required"))?;
@@ -125,6 +135,11 @@ pub async fn create(
     let plugin = check_config(&config)?;
 
     let mut tx = state.pool.begin().await?;
+    if let Some(idem) = &idem {
+        if let Some((status, body)) = idem.begin(&mut tx, &who.org_id).await? {
+            return Ok((status, Json(body)));
+        }
+    }
     let created = store::create(
         &mut tx,
         NewConnector {
@@ -144,15 +159,18 @@ pub async fn create(
         }
         CreateError::Db(e) => e.into(),
     })?;
-    notify_reconciler(&mut *tx, "connector created").await?;
-    tx.commit().await?;
-    tracing::info!(connector = %created.id, name = %name, class = plugin.class(), "connector created");
-
     let n_tasks = plugin
         .task_configs(&config, plugins::max_tasks(&config))
         .len();
     let mut body = view::connector_json(&created, &cluster, n_tasks);
     body["offsets"] = json!([]);
+    if let Some(idem) = &idem {
+        idem.finish(&mut tx, &who.org_id, StatusCode::CREATED, &body)
+            .await?;
+    }
+    notify_reconciler(&mut *tx, "connector created").await?;
+    tx.commit().await?;
+    tracing::info!(connector = %created.id, name = %name, class = plugin.class(), "connector created");
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -223,28 +241,17 @@ pub async fn list(
     Ok(Json(Value::Object(out)))
 }
 
-async fn load(
-    state: &AppState,
-    who: &Principal,
-    env: &str,
-    cluster_id: &str,
-    name: &str,
-) -> Result<(crate::store::tenancy::Cluster, store::Connector, Vec<Task>), ApiError> {
-    let cluster = scoped_cluster(state, who, env, cluster_id).await?;
-    let c = store::get(&state.pool, &who.org_id, &cluster.id, name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("Connector {name} not found")))?;
-    let tasks = store::tasks_of(&state.pool, std::slice::from_ref(&c.id)).await?;
-    Ok((cluster, c, tasks))
-}
-
 pub async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let (cluster, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
-    Ok(Json(view::connector_json(&c, &cluster, tasks.len())))
+    Ok((
+        etag_header(&c),
+        Json(view::connector_json(&c, &cluster, tasks.len())),
+    )
+        .into_response())
 }
 
 pub async fn status(
@@ -261,29 +268,19 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
     let mut tx = state.pool.begin().await?;
-    if !store::delete(&mut tx, &who.org_id, &cluster.id, &name).await? {
-        return Err(ApiError::not_found(format!("Connector {name} not found")));
-    }
+    let current = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
+        .await?
+        .ok_or_else(|| connector_not_found(&name))?;
+    check_if_match(&headers, Some(&current))?;
+    store::delete(&mut tx, &who.org_id, &cluster.id, &name).await?;
     notify_reconciler(&mut *tx, "connector deleted").await?;
     tx.commit().await?;
     tracing::info!(name = %name, cluster = %cluster.id, "connector deleted");
     Ok(Json(json!({"error": null})))
-}
-
-pub async fn plugins(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
-    Path((env, cluster_id)): ClusterPath,
-) -> Result<Json<Value>, ApiError> {
-    scoped_cluster(&state, &who, &env, &cluster_id).await?;
-    let list: Vec<Value> = plugins::catalogue()
-        .iter()
-        .map(|p| json!({"class": p.class(), "type": p.connector_type().as_str(), "version": p.version()}))
-        .collect();
-    Ok(Json(Value::Array(list)))
 }
 
 #[cfg(test)]

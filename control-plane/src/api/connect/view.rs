@@ -71,21 +71,35 @@ pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
         .find(|t| t.state == "FAILED")
         .map(|t| t.trace.clone())
         .unwrap_or_default();
-    let task_list: Vec<Value> = tasks
-        .iter()
-        .map(|t| {
-            json!({
-                "id": t.task_id,
-                "state": t.state,
-                "worker_id": t.worker_id.clone().unwrap_or_default(),
-                "msg": t.trace,
-            })
-        })
-        .collect();
+    let task_list: Vec<Value> = tasks.iter().map(|t| task_status_json(t)).collect();
     json!({
         "name": c.name,
         "connector": { "state": state, "worker_id": c.name, "trace": trace },
         "tasks": task_list,
         "type": connector_type(c),
+    })
+}
+
+/// One task's status. Confluent names the message `msg`; upstream Kafka
+/// Connect names it `trace`: both are given. A pending automatic restart is
+/// shown in the message.
+pub fn task_status_json(t: &Task) -> Value {
+    let mut msg = t.trace.clone();
+    if let Some(at) = t.next_restart_at {
+        if !msg.is_empty() {
+            msg.push('\n');
+        }
+        msg.push_str(&format!(
+            "automatic restart {} scheduled at {}",
+            t.restart_attempts + 1,
+            crate::api::v2::timestamp(&at)
+        ));
+    }
+    json!({
+        "id": t.task_id,
+        "state": t.state,
+        "worker_id": t.worker_id.clone().unwrap_or_default(),
+        "msg": msg,
+        "trace": t.trace,
     })
 }

@@ -53,8 +53,11 @@ impl ConnectorPlugin for DatagenPlugin {
         &self,
         config: &Config,
         task_id: u32,
+        offsets: &[crate::protocol::SourceOffset],
     ) -> Result<Box<dyn SourceTask>, TaskError> {
-        Ok(Box::new(DatagenTask::new(config, task_id)?))
+        Ok(Box::new(
+            DatagenTask::new(config, task_id)?.resume_from(offsets),
+        ))
     }
 }
 
@@ -177,10 +180,12 @@ mod tests {
 
     #[test]
     fn starts_a_task_writing_to_the_topic() {
-        let task = DatagenPlugin.start_source_task(&orders(&[]), 0).unwrap();
+        let task = DatagenPlugin
+            .start_source_task(&orders(&[]), 0, &[])
+            .unwrap();
         assert_eq!(task.topics(), vec!["orders".to_string()]);
         let err = DatagenPlugin
-            .start_source_task(&orders(&[("quickstart", "")]), 0)
+            .start_source_task(&orders(&[("quickstart", "")]), 0, &[])
             .err();
         assert!(matches!(err, Some(TaskError::Fatal(m)) if m.contains("quickstart")));
     }

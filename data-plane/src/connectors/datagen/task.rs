@@ -28,8 +28,7 @@ pub struct DatagenTask {
     iterations: Option<u64>,
     /// Records generated so far (upstream's `count`); drives `iteration` fields.
     count: u64,
-    /// Upstream restores this from stored source offsets; we start at 0 until
-    /// source offsets are committed.
+    /// Restored from the stored source offset, as upstream does.
     generation: u64,
     /// Generates the data; seeded from `random.seed` for reproducible output.
     data_rng: StdRng,
@@ -54,6 +53,24 @@ impl DatagenTask {
             pace_rng: StdRng::from_entropy(),
             exhausted_logged: false,
         })
+    }
+
+    /// Continues the iteration count (and so `orderid`, `viewtime`, …) where
+    /// the last committed record of this task left off.
+    pub fn resume_from(mut self, offsets: &[crate::protocol::SourceOffset]) -> DatagenTask {
+        let mine = offsets.iter().find(|o| {
+            o.partition.get("task.id").and_then(|v| v.as_u64()) == Some(u64::from(self.task_id))
+        });
+        if let Some(o) = mine {
+            if let Some(n) = o.offset.get("current.iteration").and_then(|v| v.as_u64()) {
+                self.count = n;
+            }
+            if let Some(g) = o.offset.get("task.generation").and_then(|v| v.as_u64()) {
+                self.generation = g;
+            }
+            tracing::info!(iteration = self.count, "resuming from the stored offset");
+        }
+        self
     }
 
     fn exhausted(&self) -> bool {
@@ -129,6 +146,39 @@ impl SourceTask for DatagenTask {
 
     fn topics(&self) -> Vec<String> {
         vec![self.topic.clone()]
+    }
+}
+
+#[cfg(test)]
+mod resume_tests {
+    use super::*;
+    use crate::protocol::SourceOffset;
+    use serde_json::json;
+
+    #[test]
+    fn a_restarted_task_continues_its_iteration_count() {
+        let config: Config = [
+            ("kafka.topic", "t"),
+            ("quickstart", "ORDERS"),
+            ("max.interval", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let stored = vec![
+            SourceOffset {
+                partition: json!({"task.id": 1}),
+                offset: json!({"current.iteration": 999}),
+            },
+            SourceOffset {
+                partition: json!({"task.id": 0}),
+                offset: json!({"current.iteration": 42, "task.generation": 1}),
+            },
+        ];
+        let mut task = DatagenTask::new(&config, 0).unwrap().resume_from(&stored);
+        let r = task.next_record();
+        assert_eq!(r.value.as_ref().unwrap()["orderid"], 42);
+        assert_eq!(r.source_offset["current.iteration"], 43);
     }
 }
 

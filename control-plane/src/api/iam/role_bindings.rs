@@ -1,0 +1,220 @@
+//! `/iam/v2/role-bindings`: roles granted to principals on CRN patterns.
+//!
+//! | Method | Path | Success |
+//! | --- | --- | --- |
+//! | GET | `/iam/v2/role-bindings?crn_pattern=&principal=&role_name=` | 200 (`crn_pattern`: at or below) |
+//! | POST | `/iam/v2/role-bindings` | 201 (OrganizationAdmin; 409 for a duplicate) |
+//! | GET | `/iam/v2/role-bindings/{id}` | 200 |
+//! | DELETE | `/iam/v2/role-bindings/{id}` | 200 with the deleted binding |
+//!
+//! Roles: OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin,
+//! ConnectManager, Operator and DeveloperRead (read-only). CRN patterns:
+//! `crn://confluent.cloud/organization=<org>[/environment=<env>[/cloud-cluster=<lkc>[/connector=<name>]]]`,
+//! the last name optionally ending in `*`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::service_accounts::encode;
+use super::{page_of, param, query_pairs, role_binding_json};
+use crate::api::json::ApiJson;
+use crate::api::v2;
+use crate::api::AppState;
+use crate::auth::authz::{self, check_crn_pattern, ROLES};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::store::iam::{self, BindingFilter};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/iam/v2/role-bindings", get(list).post(create))
+        .route("/iam/v2/role-bindings/{id}", get(read).delete(delete))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("role binding {id} not found"))
+}
+
+/// None for an OrganizationAdmin; otherwise the caller's own `User:…`.
+async fn only_principal(state: &AppState, who: &Principal) -> Result<Option<String>, ApiError> {
+    Ok(if authz::is_org_admin(&state.pool, who).await? {
+        None
+    } else {
+        Some(who.binding_principal())
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let pairs = query_pairs(raw.as_deref());
+    let page = page_of(&pairs)?;
+    let size = page.size()?;
+    let only = only_principal(&state, &who).await?;
+    let principal = param(&pairs, "principal");
+    let role_name = param(&pairs, "role_name");
+    let crn_pattern = param(&pairs, "crn_pattern");
+    let (rows, total) = iam::list_role_bindings(
+        &state.pool,
+        &who.org_id,
+        &BindingFilter {
+            only_principal: only.as_deref(),
+            principal,
+            role_name,
+            crn_pattern,
+        },
+        page.after(),
+        size,
+    )
+    .await?;
+    let last = rows.last().map(|b| b.id.clone());
+    let data = rows
+        .iter()
+        .map(|b| role_binding_json(&state.public_url, b))
+        .collect();
+    let filters: Vec<String> = [
+        ("crn_pattern", crn_pattern),
+        ("principal", principal),
+        ("role_name", role_name),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))
+    .collect();
+    let mut base = format!("{}/iam/v2/role-bindings", state.public_url);
+    if !filters.is_empty() {
+        base = format!("{base}?{}", filters.join("&"));
+    }
+    Ok(Json(v2::list_page(
+        "iam/v2",
+        "RoleBindingList",
+        &base,
+        data,
+        last,
+        size,
+        total,
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let only = only_principal(&state, &who).await?;
+    let b = iam::get_role_binding(&state.pool, &who.org_id, only.as_deref(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(role_binding_json(&state.public_url, &b)))
+}
+
+#[derive(Debug, Deserialize)]
+struct Body {
+    principal: Option<String>,
+    role_name: Option<String>,
+    crn_pattern: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiJson(req): ApiJson<Body>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authz::require_org_admin(&state.pool, &who, "create role bindings").await?;
+    let principal = req
+        .principal
+        .ok_or_else(|| ApiError::invalid_field("principal", "principal is required"))?;
+    let pid = principal.strip_prefix("User:").ok_or_else(|| {
+        ApiError::invalid_field(
+            "principal",
+            "principal must be User:<service account or user id>",
+        )
+    })?;
+    if !iam::principal_exists(&state.pool, &who.org_id, pid).await? {
+        return Err(ApiError::invalid_field(
+            "principal",
+            format!("service account or user {pid} not found"),
+        ));
+    }
+    let role = req
+        .role_name
+        .ok_or_else(|| ApiError::invalid_field("role_name", "role_name is required"))?;
+    if !ROLES.contains(&role.as_str()) {
+        return Err(ApiError::invalid_field(
+            "role_name",
+            format!("unknown role \"{role}\"; use one of {}", ROLES.join(", ")),
+        ));
+    }
+    let crn = req
+        .crn_pattern
+        .ok_or_else(|| ApiError::invalid_field("crn_pattern", "crn_pattern is required"))?;
+    let scope = check_crn_pattern(&who.org_id, &crn)
+        .map_err(|e| ApiError::invalid_field("crn_pattern", e))?;
+    // Named (not wildcard) environments and clusters must exist here.
+    if let Some(env) = scope.env.as_deref().filter(|e| !e.ends_with('*')) {
+        let ok: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM environments WHERE org_id = $1 AND id = $2)",
+        )
+        .bind(&who.org_id)
+        .bind(env)
+        .fetch_one(&state.pool)
+        .await?;
+        if !ok {
+            return Err(ApiError::invalid_field(
+                "crn_pattern",
+                format!("environment {env} not found"),
+            ));
+        }
+        if let Some(c) = scope.cluster.as_deref().filter(|c| !c.ends_with('*')) {
+            let ok: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM kafka_clusters WHERE org_id = $1 AND environment_id = $2 AND id = $3)",
+            )
+            .bind(&who.org_id)
+            .bind(env)
+            .bind(c)
+            .fetch_one(&state.pool)
+            .await?;
+            if !ok {
+                return Err(ApiError::invalid_field(
+                    "crn_pattern",
+                    format!("cluster {c} not found in environment {env}"),
+                ));
+            }
+        }
+    }
+    if iam::find_role_binding(&state.pool, &who.org_id, &principal, &role, &crn)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "{principal} already has {role} on {crn}"
+        )));
+    }
+    let b = iam::create_role_binding(&state.pool, &who.org_id, &principal, &role, &crn).await?;
+    tracing::info!(binding = %b.id, principal = %principal, role = %role, crn = %crn, "role binding created");
+    Ok((
+        StatusCode::CREATED,
+        Json(role_binding_json(&state.public_url, &b)),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let only = only_principal(&state, &who).await?;
+    iam::get_role_binding(&state.pool, &who.org_id, only.as_deref(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    authz::require_org_admin(&state.pool, &who, "delete role bindings").await?;
+    let b = iam::delete_role_binding(&state.pool, &who.org_id, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(role_binding_json(&state.public_url, &b)))
+}

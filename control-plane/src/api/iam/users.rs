@@ -1,0 +1,277 @@
+//! `/iam/v2/users` (people who sign in to the console) and
+//! `POST /auth/v1/login`, which trades email and password for a Bearer
+//! token (HS256, signed by the control plane).
+//!
+//! | Method | Path | Success |
+//! | --- | --- | --- |
+//! | GET | `/iam/v2/users` | 200 |
+//! | POST | `/iam/v2/users` (`email`, `full_name`, `password`; OrganizationAdmin) | 201 (409: email taken) |
+//! | GET / PATCH / DELETE | `/iam/v2/users/{id}` | 200 / 200 / 204 |
+//! | POST | `/auth/v1/login` (`email`, `password`; no credentials) | 200 `{access_token, token_type, expires_in}`; 401; 429 after repeated failures |
+//!
+//! A user acts with the role bindings of `User:u-…`, like a service account.
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{admin_or_self, user_json};
+use crate::api::json::ApiJson;
+use crate::api::v2::{self, PageParams};
+use crate::api::AppState;
+use crate::auth::api_keys::{hash_secret, hash_secret_async, verify_hash_async};
+use crate::auth::{authz, Credential, Principal};
+use crate::error::ApiError;
+use crate::store::iam;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/iam/v2/users", get(list).post(create))
+        .route("/iam/v2/users/{id}", get(read).patch(update).delete(delete))
+}
+
+pub fn public_routes() -> Router<AppState> {
+    Router::new().route("/auth/v1/login", post(login))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("user {id} not found"))
+}
+
+const MIN_PASSWORD: usize = 12;
+
+fn check_password(p: &str) -> Result<(), ApiError> {
+    if p.chars().count() < MIN_PASSWORD || p.len() > 1024 {
+        return Err(ApiError::invalid_field(
+            "password",
+            format!("password must be {MIN_PASSWORD} to 1024 characters"),
+        ));
+    }
+    Ok(())
+}
+
+async fn hash(p: String) -> Result<String, ApiError> {
+    hash_secret_async(p).await
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Value>, ApiError> {
+    let size = page.size()?;
+    let only = admin_or_self(&state, &who).await?;
+    let (rows, total) = iam::list_users(
+        &state.pool,
+        &who.org_id,
+        only.as_deref(),
+        page.after(),
+        size,
+    )
+    .await?;
+    let last = rows.last().map(|u| u.id.clone());
+    let data = rows
+        .iter()
+        .map(|u| user_json(&state.public_url, u))
+        .collect();
+    Ok(Json(v2::list_page(
+        "iam/v2",
+        "UserList",
+        &format!("{}/iam/v2/users", state.public_url),
+        data,
+        last,
+        size,
+        total,
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let only = admin_or_self(&state, &who).await?;
+    let u = iam::get_user(&state.pool, &who.org_id, only.as_deref(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(user_json(&state.public_url, &u)))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewUser {
+    email: Option<String>,
+    full_name: Option<String>,
+    /// Omit for a user who signs in only through single sign-on.
+    password: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiJson(req): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authz::require_org_admin(&state.pool, &who, "create users").await?;
+    let email = req
+        .email
+        .map(|e| e.trim().to_string())
+        .filter(|e| {
+            e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+                && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        })
+        .ok_or_else(|| ApiError::invalid_field("email", "a valid email is required"))?;
+    let full_name = req.full_name.unwrap_or_default();
+    if full_name.chars().count() > 128 || full_name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            "full_name",
+            "full_name must be at most 128 characters",
+        ));
+    }
+    let password_hash = match req.password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(hash(p).await?)
+        }
+        None => None,
+    };
+    let u = iam::create_user(
+        &state.pool,
+        &who.org_id,
+        &email,
+        &full_name,
+        password_hash.as_deref(),
+    )
+    .await?
+    // Emails are unique across organizations (they sign in without naming
+    // one); say only that it is taken.
+    .ok_or_else(|| ApiError::conflict("a user with this email already exists"))?;
+    Ok((StatusCode::CREATED, Json(user_json(&state.public_url, &u))))
+}
+
+#[derive(Debug, Deserialize)]
+struct UserPatch {
+    full_name: Option<String>,
+    password: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UserPatch>,
+) -> Result<Json<Value>, ApiError> {
+    let only = admin_or_self(&state, &who).await?;
+    iam::get_user(&state.pool, &who.org_id, only.as_deref(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    // Users may change their own name and password; admins anyone's.
+    if who.credential == Credential::ResourceKey {
+        return Err(ApiError::forbidden(
+            "a resource API key may not update users",
+        ));
+    }
+    if let Some(n) = &req.full_name {
+        if n.chars().count() > 128 || n.chars().any(char::is_control) {
+            return Err(ApiError::invalid_field(
+                "full_name",
+                "full_name must be at most 128 characters",
+            ));
+        }
+    }
+    let password_hash = match req.password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(hash(p).await?)
+        }
+        None => None,
+    };
+    let u = iam::update_user(
+        &state.pool,
+        &who.org_id,
+        &id,
+        req.full_name.as_deref(),
+        password_hash.as_deref(),
+    )
+    .await?
+    .ok_or_else(|| not_found(&id))?;
+    Ok(Json(user_json(&state.public_url, &u)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let only = admin_or_self(&state, &who).await?;
+    iam::get_user(&state.pool, &who.org_id, only.as_deref(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    authz::require_org_admin(&state.pool, &who, "delete users").await?;
+    let keys = iam::delete_principal(&state.pool, &who.org_id, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    for k in keys {
+        state.keys.forget(&k);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct Login {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// A real hash to check unknown emails against, so that they cost as much
+/// as a wrong password (no timing oracle on who has an account).
+fn decoy() -> String {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY
+        .get_or_init(|| hash_secret("decoy-password").unwrap_or_default())
+        .clone()
+}
+
+async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<Login>) -> Response {
+    let (Some(email), Some(password)) = (req.email, req.password) else {
+        return ApiError::bad_request("email and password are required").into_response();
+    };
+    let guard_key = format!("login:{}", email.trim().to_lowercase());
+    if let Some(secs) = state.access.failures.locked_for(&guard_key) {
+        return state.access.failures.locked_response(secs);
+    }
+    let user = match iam::user_by_email(&state.pool, email.trim()).await {
+        Ok(u) => u,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(decoy);
+    let ok = verify_hash_async(password, hash).await;
+    let user = match user {
+        Some(u) if ok && u.password_hash.is_some() => u,
+        _ => {
+            state.access.failures.failed(&guard_key);
+            return ApiError::unauthenticated().into_response();
+        }
+    };
+    match state.access.tokens.issue(&user.id, &user.org_id) {
+        Ok((token, ttl)) => {
+            tracing::info!(user = %user.id, "console sign-in");
+            Json(json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": ttl,
+            }))
+            .into_response()
+        }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

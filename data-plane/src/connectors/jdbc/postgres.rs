@@ -1,0 +1,225 @@
+//! Postgres: one connection per task, opened at start and again after it
+//! breaks.
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgSslMode, Postgres};
+use sqlx::query::Query;
+use sqlx::{ConnectOptions, Connection};
+
+use super::backend::{self, Backend, JdbcError, Target, CONNECT_TIMEOUT};
+use super::dialect::Dialect;
+use super::settings::{self, SslMode};
+use super::table::{ColumnInfo, TableId, TableInfo};
+use super::value::SqlValue;
+use super::writer::Statement;
+
+/// "Already exists" answers to DDL when another task won the race:
+/// duplicate_table, duplicate_column, and the unique violation on
+/// `pg_type` that concurrent `CREATE TABLE IF NOT EXISTS` can raise.
+const ALREADY_EXISTS: &[&str] = &["42P07", "42701", "23505"];
+
+pub struct PostgresBackend {
+    options: PgConnectOptions,
+    target: Target,
+    conn: Option<PgConnection>,
+}
+
+impl PostgresBackend {
+    pub fn new(connection: &settings::Connection, timezone: &str) -> PostgresBackend {
+        let ssl_mode = match connection.ssl_mode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Allow => PgSslMode::Allow,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require => PgSslMode::Require,
+            SslMode::VerifyCa => PgSslMode::VerifyCa,
+            SslMode::VerifyFull => PgSslMode::VerifyFull,
+        };
+        // Not `new()`: a worker must not pick up ~/.pgpass entries.
+        let mut options = PgConnectOptions::new_without_pgpass()
+            .host(&connection.host)
+            .port(connection.port)
+            .username(&connection.user)
+            .database(&connection.database)
+            .ssl_mode(ssl_mode)
+            .application_name("tributary-jdbc-sink")
+            .options([("TimeZone", timezone)]);
+        if !connection.password.is_empty() {
+            options = options.password(connection.password.expose());
+        }
+        PostgresBackend {
+            options,
+            target: Target {
+                kind: "Postgres",
+                address: connection.address(),
+                database: connection.database.clone(),
+                user: connection.user.clone(),
+            },
+            conn: None,
+        }
+    }
+
+    async fn conn(&mut self) -> Result<&mut PgConnection, JdbcError> {
+        if self.conn.is_none() {
+            let connect_err = |source| JdbcError::Connect {
+                target: Box::new(self.target.clone()),
+                source,
+            };
+            let conn = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
+                .await
+                .map_err(|_| connect_err(timed_out()))?
+                .map_err(connect_err)?;
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or_else(|| JdbcError::Connect {
+            target: Box::new(self.target.clone()),
+            source: sqlx::Error::PoolClosed,
+        })
+    }
+
+    /// Forgets a connection an error has broken; the next call reconnects.
+    fn check<T>(&mut self, result: Result<T, JdbcError>) -> Result<T, JdbcError> {
+        if result
+            .as_ref()
+            .err()
+            .is_some_and(JdbcError::breaks_connection)
+        {
+            self.conn = None;
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    async fn connect(&mut self) -> Result<(), JdbcError> {
+        self.conn().await.map(|_| ())
+    }
+
+    /// Columns with their base type (`format_type(…, NULL)`: no length),
+    /// so a cast to it never truncates: `varchar(3)` limits are checked by
+    /// the assignment itself.
+    async fn describe(&mut self, table: &TableId) -> Result<Option<TableInfo>, JdbcError> {
+        let qualified = Dialect::Postgres.table(table);
+        let conn = self.conn().await?;
+        let rows: Result<Vec<(Option<String>, Option<String>)>, sqlx::Error> = sqlx::query_as(
+            "SELECT a.attname::text, format_type(a.atttypid, NULL) \
+             FROM (SELECT to_regclass($1) AS oid) c \
+             LEFT JOIN pg_catalog.pg_attribute a \
+               ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.oid IS NOT NULL \
+             ORDER BY a.attnum",
+        )
+        .bind(qualified)
+        .fetch_all(conn)
+        .await;
+        let rows = self.check(rows.map_err(|source| JdbcError::Sql {
+            what: format!("describing table {table}"),
+            source,
+        }))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(TableInfo {
+            columns: rows
+                .into_iter()
+                .filter_map(|(name, ty)| Some((name?, ty?)))
+                .map(|(name, type_name)| ColumnInfo {
+                    name,
+                    type_name: cast_type(type_name),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn ddl(&mut self, sql: &str, what: &str) -> Result<(), JdbcError> {
+        let conn = self.conn().await?;
+        let result = match run_ddl(conn, sql).await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if backend::db_code(&e).is_some_and(|c| ALREADY_EXISTS.contains(&c.as_str())) =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(JdbcError::Sql {
+                what: what.to_string(),
+                source,
+            }),
+        };
+        self.check(result)
+    }
+
+    async fn write(&mut self, statements: &[Statement]) -> Result<(), JdbcError> {
+        let conn = self.conn().await?;
+        let result = write_in_transaction(conn, statements).await;
+        self.check(result)
+    }
+
+    async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if let Err(e) = conn.close().await {
+                tracing::debug!(error = %e, "closing the Postgres connection failed");
+            }
+        }
+    }
+}
+
+/// `character` without a length means `character(1)`: casting to it would
+/// cut strings, so cast to the unbounded `bpchar` instead.
+fn cast_type(type_name: String) -> String {
+    if type_name == "character" {
+        "bpchar".to_string()
+    } else {
+        type_name
+    }
+}
+
+async fn write_in_transaction(
+    conn: &mut PgConnection,
+    statements: &[Statement],
+) -> Result<(), JdbcError> {
+    let sql_err = |what: &str| {
+        let what = what.to_string();
+        move |source| JdbcError::Sql { what, source }
+    };
+    // Dropping the transaction on an error rolls it back.
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(sql_err("starting a transaction"))?;
+    for st in statements {
+        bind(sqlx::query(&st.sql), &st.params)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_err(&st.what))?;
+    }
+    tx.commit().await.map_err(sql_err("committing the batch"))
+}
+
+/// Binds each value by its JSON type; the SQL casts it to the column type.
+fn bind<'q>(
+    mut query: Query<'q, Postgres, PgArguments>,
+    params: &'q [SqlValue],
+) -> Query<'q, Postgres, PgArguments> {
+    for p in params {
+        query = match p {
+            SqlValue::Null => query.bind(None::<&str>),
+            SqlValue::Int(i) => query.bind(*i),
+            SqlValue::Float(f) => query.bind(*f),
+            SqlValue::Bool(b) => query.bind(*b),
+            SqlValue::Text(s) | SqlValue::Json(s) => query.bind(s.as_str()),
+        };
+    }
+    query
+}
+
+/// DDL goes over the simple (text) protocol: no statement to prepare and cache.
+async fn run_ddl(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, sql).await.map(|_| ())
+}
+
+fn timed_out() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no connection within {CONNECT_TIMEOUT:?}"),
+    ))
+}

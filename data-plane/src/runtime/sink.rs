@@ -1,0 +1,632 @@
+//! Runs one sink task: consume → convert → transform → `put` (batched) →
+//! `flush` → commit offsets. Offsets are committed only after the task has
+//! flushed the records before them, so delivery is at-least-once; a batch
+//! is collected only while the previous one is not being written, so at
+//! most one batch is held beyond what librdkafka prefetches.
+//!
+//! * [`consumer`]: the Kafka consumer, its rebalance context and commits.
+//! * [`convert`]: message → [`Record`](crate::record::Record) through converters and transforms.
+//! * [`dlq`]: `errors.tolerance`, error logging and the dead letter queue.
+
+pub mod consumer;
+pub mod convert;
+pub mod dlq;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::Consumer;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use self::consumer::SinkConsumer;
+use self::convert::{Pipeline, RawRecord, RecordError};
+use self::dlq::ErrorReporter;
+use super::kafka::KafkaSetupError;
+use super::task::{Control, TaskStatus};
+use crate::connectors::sink_config::SinkSettings;
+use crate::connectors::{ConnectorPlugin, SinkTask, TaskError};
+use crate::protocol::{TaskAssignment, TaskState};
+use crate::record::Record;
+use crate::transforms::Chain;
+
+/// How long a batch waits for more records after its first one.
+pub const LINGER: Duration = Duration::from_millis(100);
+/// Longest wait between retries of a failed `put`/`flush`.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
+/// Repeated consumer warnings (a missing topic …) are logged this often.
+const WARN_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("invalid sink config: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Task(String),
+    #[error(transparent)]
+    Setup(#[from] KafkaSetupError),
+    #[error("cannot subscribe to {subscription}: {source}")]
+    Subscribe {
+        subscription: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("consuming from Kafka failed: {0}")]
+    Consume(#[source] KafkaError),
+    #[error("Tolerance exceeded in error handler (errors.tolerance=none): record at topic {topic} partition {partition} offset {offset}: {error}")]
+    Record {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        error: RecordError,
+    },
+    #[error("{stage} failed for {records} records (first at {first}): {reason}")]
+    Deliver {
+        stage: &'static str,
+        records: usize,
+        first: String,
+        reason: String,
+    },
+    #[error("sending to the dead letter queue {topic} failed: {reason}")]
+    DeadLetter { topic: String, reason: String },
+}
+
+/// Runs the task until it is told to stop or fails; failures end up in
+/// `status` as FAILED with the error as trace.
+pub async fn run(
+    assignment: TaskAssignment,
+    plugin: &'static dyn ConnectorPlugin,
+    status: Arc<TaskStatus>,
+    control: watch::Receiver<Control>,
+) {
+    match run_inner(&assignment, plugin, &status, control).await {
+        Ok(()) => tracing::info!(records = status.records(), "task stopped"),
+        Err(e) => {
+            tracing::error!(error = %e, records = status.records(), "task failed");
+            status.fail(e.to_string());
+        }
+    }
+}
+
+async fn run_inner(
+    assignment: &TaskAssignment,
+    plugin: &'static dyn ConnectorPlugin,
+    status: &Arc<TaskStatus>,
+    mut control: watch::Receiver<Control>,
+) -> Result<(), SinkError> {
+    let config = &assignment.config;
+    let client_id = format!(
+        "connector-{}-{}",
+        assignment.id.connector_id, assignment.id.task
+    );
+    let settings = SinkSettings::parse(config).map_err(|e| SinkError::Config(e.to_string()))?;
+    let chain = Chain::from_config(config).map_err(|errors| {
+        SinkError::Config(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let mut task = plugin
+        .start_sink_task(config, assignment.id.task)
+        .map_err(|e| SinkError::Task(e.to_string()))?;
+    tokio::select! {
+        opened = task.open() => opened.map_err(|e| SinkError::Task(e.to_string()))?,
+        _ = stopped(&mut control) => return Ok(()),
+    }
+
+    let result = async {
+        let reporter = tokio::select! {
+            r = ErrorReporter::new(assignment, &settings, &client_id) => r?,
+            _ = stopped(&mut control) => return Ok(()),
+        };
+        let consumer: Arc<SinkConsumer> = Arc::new(
+            consumer::consumer_config(&assignment.kafka, &settings, config, &assignment.id.connector_id, &client_id)
+                .create_with_context(consumer::SinkContext::new(client_id.clone()))
+                .map_err(|source| KafkaSetupError::Client { what: "consumer", source })?,
+        );
+        consumer::subscribe(&consumer, &settings.subscription).map_err(|source| SinkError::Subscribe {
+            subscription: format!("{:?}", settings.subscription),
+            source,
+        })?;
+        tracing::info!(group = %consumer::group_id(&assignment.id.connector_id), subscription = ?settings.subscription, "sink task started");
+        let mut runner = Runner {
+            settings: &settings,
+            pipeline: Pipeline {
+                key_format: settings.key_format,
+                value_format: settings.value_format,
+                chain,
+            },
+            task: task.as_mut(),
+            consumer: Arc::clone(&consumer),
+            reporter,
+            status,
+            control: &mut control,
+            last_warning: None,
+        };
+        let result = runner.consume_loop().await;
+        let reporter = runner.reporter;
+        reporter.close().await;
+        consumer::close(consumer).await;
+        result
+    }
+    .await;
+    task.close().await;
+    result
+}
+
+/// Records consumed since the last commit.
+#[derive(Default)]
+struct Batch {
+    /// What `put` gets: converted, transformed, not dropped by a filter.
+    records: Vec<Record>,
+    /// Per partition, the offset after the last record consumed (delivered,
+    /// filtered or skipped alike): what the commit stores.
+    next_offsets: BTreeMap<(String, i32), i64>,
+    consumed: usize,
+    started: Option<Instant>,
+}
+
+impl Batch {
+    fn track(&mut self, raw: &RawRecord) {
+        self.next_offsets
+            .insert((raw.topic.clone(), raw.partition), raw.offset + 1);
+        self.consumed += 1;
+        self.started.get_or_insert_with(Instant::now);
+    }
+
+    /// Forgets records of partitions this task no longer owns.
+    fn drop_partitions(&mut self, revoked: &[(String, i32)]) {
+        if revoked.is_empty() {
+            return;
+        }
+        self.records.retain(|r| {
+            !revoked
+                .iter()
+                .any(|(t, p)| *t == r.topic && Some(*p) == r.kafka_partition)
+        });
+        self.next_offsets.retain(|k, _| !revoked.contains(k));
+        if self.next_offsets.is_empty() {
+            *self = Batch::default();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.next_offsets.is_empty()
+    }
+}
+
+struct Runner<'a> {
+    settings: &'a SinkSettings,
+    pipeline: Pipeline,
+    task: &'a mut dyn SinkTask,
+    consumer: Arc<SinkConsumer>,
+    reporter: ErrorReporter,
+    status: &'a TaskStatus,
+    control: &'a mut watch::Receiver<Control>,
+    last_warning: Option<Instant>,
+}
+
+impl Runner<'_> {
+    async fn consume_loop(&mut self) -> Result<(), SinkError> {
+        let mut batch = Batch::default();
+        loop {
+            // Copied out so the channel's read lock is not held across an await.
+            let desired = *self.control.borrow_and_update();
+            match desired {
+                Control::Stop => {
+                    self.deliver(&mut batch).await?;
+                    return Ok(());
+                }
+                Control::Pause => {
+                    if !self.deliver(&mut batch).await? {
+                        return Ok(());
+                    }
+                    if !self.while_paused(&mut batch).await? {
+                        self.deliver(&mut batch).await?;
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Control::Run => self.status.set(TaskState::Running),
+            }
+            // A local handle: the message borrows it, not `self`.
+            let consumer = Arc::clone(&self.consumer);
+            let linger_until = batch
+                .started
+                .map_or_else(|| Instant::now() + WARN_EVERY, |t| t + LINGER);
+            let full = tokio::select! {
+                biased;
+                changed = self.control.changed() => {
+                    if changed.is_err() {
+                        self.deliver(&mut batch).await?;
+                        return Ok(());
+                    }
+                    continue;
+                }
+                msg = consumer.recv() => {
+                    let raw = match msg {
+                        Ok(msg) => Some(RawRecord::from_message(&msg)),
+                        Err(e) => {
+                            self.consume_error(e)?;
+                            None
+                        }
+                    };
+                    if let Some(raw) = raw {
+                        self.accept(raw, &mut batch).await?;
+                    }
+                    batch.drop_partitions(&self.consumer.context().take_revoked());
+                    batch.consumed >= self.settings.batch_size
+                }
+                _ = tokio::time::sleep_until(linger_until) => !batch.is_empty(),
+            };
+            if full && !self.deliver(&mut batch).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Converts and transforms one message into the batch; a failure is
+    /// tolerated (skipped) or fails the task, per `errors.tolerance`.
+    async fn accept(&mut self, raw: RawRecord, batch: &mut Batch) -> Result<(), SinkError> {
+        batch.track(&raw);
+        match self.pipeline.process(&raw) {
+            Ok(Some(record)) => batch.records.push(record),
+            Ok(None) => {}
+            Err(error) => self.reporter.report(&raw, &error).await?,
+        }
+        Ok(())
+    }
+
+    /// Paused: no fetching, but the consumer is still polled so it keeps
+    /// its group membership and serves rebalances. Returns `false` when
+    /// told to stop.
+    async fn while_paused(&mut self, batch: &mut Batch) -> Result<bool, SinkError> {
+        consumer::pause(&self.consumer).map_err(SinkError::Consume)?;
+        self.status.set(TaskState::Paused);
+        tracing::info!("task paused");
+        let consumer = Arc::clone(&self.consumer);
+        let keep_running = loop {
+            tokio::select! {
+                biased;
+                changed = self.control.changed() => {
+                    if changed.is_err() {
+                        break false;
+                    }
+                    match *self.control.borrow_and_update() {
+                        Control::Pause => {}
+                        Control::Run => break true,
+                        Control::Stop => break false,
+                    }
+                }
+                msg = consumer.recv() => {
+                    // Fetched before the pause took hold: keep it for after.
+                    let raw = match msg {
+                        Ok(msg) => Some(RawRecord::from_message(&msg)),
+                        Err(e) => {
+                            self.consume_error(e)?;
+                            None
+                        }
+                    };
+                    if let Some(raw) = raw {
+                        if let Err(e) = consumer::pause_partition(&self.consumer, &raw.topic, raw.partition) {
+                            tracing::warn!(error = %e, topic = %raw.topic, partition = raw.partition, "pausing a partition failed");
+                        }
+                        self.accept(raw, batch).await?;
+                    }
+                    batch.drop_partitions(&self.consumer.context().take_revoked());
+                }
+            }
+        };
+        consumer::resume(&self.consumer).map_err(SinkError::Consume)?;
+        if keep_running {
+            tracing::info!("task resumed");
+        }
+        Ok(keep_running)
+    }
+
+    /// `put` + `flush` the batch, then commit its offsets. Returns `false`
+    /// when told to stop while retrying (nothing is committed then; the
+    /// records are delivered again later).
+    async fn deliver(&mut self, batch: &mut Batch) -> Result<bool, SinkError> {
+        if batch.is_empty() {
+            return Ok(true);
+        }
+        let records = std::mem::take(&mut batch.records);
+        let count = records.len();
+        let first = records.first().map(describe).unwrap_or_default();
+        if !records.is_empty()
+            && !retry(
+                self.settings,
+                self.control,
+                &mut *self.task,
+                Stage::Put(&records),
+                &first,
+            )
+            .await?
+        {
+            return Ok(false);
+        }
+        if !retry(
+            self.settings,
+            self.control,
+            &mut *self.task,
+            Stage::Flush(count),
+            &first,
+        )
+        .await?
+        {
+            return Ok(false);
+        }
+        self.reporter.flush().await?;
+        match consumer::commit(&self.consumer, &batch.next_offsets).await {
+            Ok(()) => {}
+            // Already written: these records come again after a restart or
+            // rebalance, which at-least-once allows.
+            Err(e) => {
+                tracing::warn!(error = %e, "committing offsets failed; the records may be delivered again")
+            }
+        }
+        self.status.add_records(count as u64);
+        *batch = Batch::default();
+        Ok(true)
+    }
+
+    /// Most consumer errors are passing (a broker restarts, a topic is
+    /// being created) and librdkafka recovers by itself; only errors that
+    /// leave the consumer useless fail the task.
+    fn consume_error(&mut self, e: KafkaError) -> Result<(), SinkError> {
+        let code = e.rdkafka_error_code();
+        if matches!(
+            code,
+            Some(
+                RDKafkaErrorCode::Fatal
+                    | RDKafkaErrorCode::GroupAuthorizationFailed
+                    | RDKafkaErrorCode::TopicAuthorizationFailed
+                    | RDKafkaErrorCode::SaslAuthenticationFailed
+                    | RDKafkaErrorCode::Authentication
+            )
+        ) {
+            return Err(SinkError::Consume(e));
+        }
+        if code == Some(RDKafkaErrorCode::PartitionEOF) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if self.last_warning.is_none_or(|t| now >= t + WARN_EVERY) {
+            self.last_warning = Some(now);
+            tracing::warn!(error = %e, "consumer error; retrying");
+        }
+        Ok(())
+    }
+}
+
+/// What [`retry`] calls on the task.
+#[derive(Clone, Copy)]
+enum Stage<'a> {
+    Put(&'a [Record]),
+    /// Flush after a put of this many records.
+    Flush(usize),
+}
+
+impl Stage<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Stage::Put(_) => "put",
+            Stage::Flush(_) => "flush",
+        }
+    }
+
+    fn records(&self) -> usize {
+        match self {
+            Stage::Put(r) => r.len(),
+            Stage::Flush(n) => *n,
+        }
+    }
+
+    async fn run(&self, task: &mut dyn SinkTask) -> Result<(), TaskError> {
+        match self {
+            // A retry hands the task the same records again.
+            Stage::Put(records) => task.put(records.to_vec()).await,
+            Stage::Flush(_) => task.flush().await,
+        }
+    }
+}
+
+/// Runs `stage` until it succeeds, retrying retriable failures with
+/// doubling backoff up to `max.retries` times. `Ok(false)`: told to stop
+/// meanwhile.
+async fn retry(
+    settings: &SinkSettings,
+    control: &mut watch::Receiver<Control>,
+    task: &mut dyn SinkTask,
+    stage: Stage<'_>,
+    first: &str,
+) -> Result<bool, SinkError> {
+    let mut attempt: u32 = 0;
+    loop {
+        let reason = match stage.run(task).await {
+            Ok(()) => return Ok(true),
+            Err(TaskError::Retriable(reason)) if attempt < settings.max_retries => reason,
+            Err(TaskError::Retriable(reason) | TaskError::Fatal(reason)) => {
+                let reason = if attempt > 0 {
+                    format!("{reason} (after {attempt} retries)")
+                } else {
+                    reason
+                };
+                return Err(SinkError::Deliver {
+                    stage: stage.name(),
+                    records: stage.records(),
+                    first: first.to_string(),
+                    reason,
+                });
+            }
+        };
+        let backoff = settings
+            .retry_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+            .min(MAX_RETRY_BACKOFF);
+        attempt += 1;
+        tracing::warn!(%reason, attempt, max = settings.max_retries, "{} failed; retrying in {backoff:?}", stage.name());
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stopped(control) => return Ok(false),
+        }
+    }
+}
+
+fn describe(r: &Record) -> String {
+    format!(
+        "topic {} partition {} offset {}",
+        r.topic,
+        r.kafka_partition.unwrap_or(-1),
+        r.kafka_offset.unwrap_or(-1)
+    )
+}
+
+/// Resolves once the task is told to stop (or its handle is gone).
+async fn stopped(control: &mut watch::Receiver<Control>) {
+    let _ = control.wait_for(|c| *c == Control::Stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(topic: &str, partition: i32, offset: i64) -> RawRecord {
+        RawRecord {
+            topic: topic.into(),
+            partition,
+            offset,
+            timestamp: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn batches_commit_the_offset_after_the_last_record_of_each_partition() {
+        let mut b = Batch::default();
+        for (p, o) in [(0, 5), (1, 7), (0, 6)] {
+            let r = raw("t", p, o);
+            b.track(&r);
+            let mut rec = Record::new("t", None, None);
+            rec.kafka_partition = Some(p);
+            rec.kafka_offset = Some(o);
+            b.records.push(rec);
+        }
+        assert_eq!(
+            b.next_offsets,
+            BTreeMap::from([(("t".to_string(), 0), 7), (("t".to_string(), 1), 8)])
+        );
+        b.drop_partitions(&[("t".to_string(), 0)]);
+        assert_eq!(b.records.len(), 1);
+        assert_eq!(b.next_offsets, BTreeMap::from([(("t".to_string(), 1), 8)]));
+        b.drop_partitions(&[("t".to_string(), 1)]);
+        assert!(b.is_empty() && b.started.is_none() && b.consumed == 0);
+    }
+
+    /// Fails `put` with the queued errors, then succeeds; counts calls.
+    struct Flaky {
+        errors: Vec<TaskError>,
+        puts: usize,
+    }
+
+    #[async_trait::async_trait]
+    impl SinkTask for Flaky {
+        async fn put(&mut self, _records: Vec<Record>) -> Result<(), TaskError> {
+            self.puts += 1;
+            if self.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(self.errors.remove(0))
+            }
+        }
+    }
+
+    fn settings(pairs: &[(&str, &str)]) -> SinkSettings {
+        SinkSettings::parse(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn retriable(n: usize) -> Vec<TaskError> {
+        (0..n)
+            .map(|_| TaskError::Retriable("db restarting".into()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn retriable_failures_are_retried_then_reported() {
+        let settings = settings(&[
+            ("topics", "t"),
+            ("max.retries", "2"),
+            ("retry.backoff.ms", "1"),
+        ]);
+        let (_tx, mut rx) = watch::channel(Control::Run);
+        let records = vec![Record::new("t", None, None); 3];
+
+        let mut task = Flaky {
+            errors: retriable(2),
+            puts: 0,
+        };
+        let ok = retry(&settings, &mut rx, &mut task, Stage::Put(&records), "x")
+            .await
+            .unwrap();
+        assert!(ok);
+        assert_eq!(task.puts, 3);
+
+        let mut task = Flaky {
+            errors: retriable(3),
+            puts: 0,
+        };
+        let err = retry(
+            &settings,
+            &mut rx,
+            &mut task,
+            Stage::Put(&records),
+            "topic t partition 0 offset 1",
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "put failed for 3 records (first at topic t partition 0 offset 1): db restarting (after 2 retries)"
+        );
+
+        let mut task = Flaky {
+            errors: vec![TaskError::Fatal("bad row".into())],
+            puts: 0,
+        };
+        let err = retry(&settings, &mut rx, &mut task, Stage::Put(&records), "x")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().ends_with(": bad row"), "{err}");
+        assert_eq!(task.puts, 1);
+    }
+
+    #[tokio::test]
+    async fn stop_interrupts_retries() {
+        let settings = settings(&[("topics", "t"), ("retry.backoff.ms", "60000")]);
+        let (tx, mut rx) = watch::channel(Control::Run);
+        tx.send_replace(Control::Stop);
+        let mut task = Flaky {
+            errors: retriable(1),
+            puts: 0,
+        };
+        let records = vec![Record::new("t", None, None)];
+        let ok = retry(&settings, &mut rx, &mut task, Stage::Put(&records), "x")
+            .await
+            .unwrap();
+        assert!(!ok);
+    }
+}

@@ -1,0 +1,538 @@
+//! The JDBC sinks end to end: JSON records produced to a real broker are
+//! consumed by a sink task run through the worker runtime and land as rows
+//! in a real MariaDB or Postgres database of the test's own.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::ClientConfig;
+use serde_json::{json, Value};
+use support::{Kind, TestDb};
+use tributary_data_plane::connectors;
+use tributary_data_plane::protocol::{TargetState, TaskState};
+use tributary_data_plane::record::Record;
+
+fn order(id: i64, units: f64) -> String {
+    json!({
+        "ordertime": 1_497_014_222_380i64 + id,
+        "orderid": id,
+        "itemid": format!("Item_{id}"),
+        "orderunits": units,
+        "address": {"city": format!("City_{id}"), "state": "State_4", "zipcode": 50436},
+    })
+    .to_string()
+}
+
+/// ORDERS from Datagen (keys as the String converter writes them) upserted
+/// by key, a later update, a tombstone that deletes, and a record with a
+/// new field that adds a column; offsets committed for all of it.
+async fn orders_upsert_delete_and_evolve(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let topic = support::unique("orders");
+    support::create_topic(&topic, 2).await;
+    let keys: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    let values: Vec<String> = (0..10).map(|i| order(i, 2.5)).collect();
+    let first: Vec<(i32, Option<&str>, Option<&str>)> = (0..10)
+        .map(|i| {
+            (
+                (i % 2) as i32,
+                Some(keys[i].as_str()),
+                Some(values[i].as_str()),
+            )
+        })
+        .collect();
+    support::produce(&topic, &first).await;
+
+    let connector = support::unique("lcc");
+    let config = db.sink_config(
+        &topic,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_key"),
+            ("pk.fields", "orderid"),
+            ("auto.create", "true"),
+            ("auto.evolve", "true"),
+            ("delete.enabled", "true"),
+        ],
+    );
+    let handle = support::start(support::assignment(&connector, config));
+    support::wait_rows(&db, &handle, &topic, 10).await;
+
+    let types: BTreeMap<String, String> = db.column_types(&topic).await.into_iter().collect();
+    assert_eq!(types.get("orderid").map(String::as_str), Some("bigint"));
+    assert!(
+        matches!(
+            types.get("orderunits").map(String::as_str),
+            Some("double" | "double precision")
+        ),
+        "{types:?}"
+    );
+    assert_eq!(types.get("itemid").map(String::as_str), Some("text"));
+    // MariaDB's JSON is an alias of LONGTEXT (with a validity check).
+    assert!(
+        matches!(
+            types.get("address").map(String::as_str),
+            Some("json" | "jsonb" | "longtext")
+        ),
+        "{types:?}"
+    );
+
+    let row = db
+        .rows(
+            &topic,
+            &["orderid", "itemid", "orderunits", "address"],
+            "orderid",
+        )
+        .await
+        .remove(3);
+    assert_eq!(row[0].as_deref(), Some("3"));
+    assert_eq!(row[1].as_deref(), Some("Item_3"));
+    assert_eq!(
+        row[2].as_deref().and_then(|v| v.parse::<f64>().ok()),
+        Some(2.5)
+    );
+    let address: Value =
+        serde_json::from_str(row[3].as_deref().unwrap_or("null")).expect("address is JSON text");
+    assert_eq!(
+        address,
+        json!({"city": "City_3", "state": "State_4", "zipcode": 50436})
+    );
+
+    let update = order(3, 9.5);
+    let mut with_note: Value = serde_json::from_str(&order(10, 1.5)).expect("json");
+    with_note["note"] = json!("rush");
+    let with_note = with_note.to_string();
+    support::produce(
+        &topic,
+        &[
+            (1, Some("3"), Some(update.as_str())),
+            (0, Some("4"), None),
+            (0, Some("10"), Some(with_note.as_str())),
+        ],
+    )
+    .await;
+
+    let deadline = Instant::now() + support::TIMEOUT;
+    loop {
+        let report = handle.report();
+        assert_ne!(report.state, TaskState::Failed, "{:?}", report.trace);
+        if db.columns(&topic).await.contains(&"note".to_string()) && db.count(&topic).await == 10 {
+            let rows = db
+                .rows(&topic, &["orderid", "orderunits", "note"], "orderid")
+                .await;
+            let ids: Vec<&str> = rows.iter().filter_map(|r| r[0].as_deref()).collect();
+            let units_3 = rows
+                .iter()
+                .find(|r| r[0].as_deref() == Some("3"))
+                .and_then(|r| r[1].clone());
+            if !ids.contains(&"4") && units_3.as_deref() == Some("9.5") {
+                assert_eq!(ids, vec!["0", "1", "2", "3", "5", "6", "7", "8", "9", "10"]);
+                let notes: Vec<Option<&str>> = rows.iter().map(|r| r[2].as_deref()).collect();
+                assert_eq!(notes.iter().filter(|n| n.is_some()).count(), 1);
+                assert_eq!(notes.last().copied().flatten(), Some("rush"));
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "update, delete and new column never all showed up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    support::wait_report(&handle, "13 delivered records", |r| r.records == 13).await;
+    support::stop(handle).await;
+    assert_eq!(
+        support::committed(&format!("connect-{connector}"), &topic, 2),
+        vec![7, 6]
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_orders_upsert_delete_and_evolve() {
+    orders_upsert_delete_and_evolve(Kind::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_orders_upsert_delete_and_evolve() {
+    orders_upsert_delete_and_evolve(Kind::Postgres).await;
+}
+
+/// At-least-once redelivers whole batches: putting one twice (with a key
+/// repeated inside it) leaves the same rows as putting it once.
+async fn redelivered_batch_is_idempotent(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let table = support::unique("users");
+    let config = db.sink_config(
+        &table,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+        ],
+    );
+    let plugin = connectors::find(kind.class()).expect("plugin");
+    let mut task = plugin.start_sink_task(&config, 0).expect("task");
+    task.open().await.expect("open");
+    let batch: Vec<Record> = [(1, "old"), (2, "b"), (3, "c"), (1, "new"), (4, "d")]
+        .iter()
+        .enumerate()
+        .map(|(offset, (id, name))| {
+            let mut r = Record::new(
+                &table,
+                None,
+                Some(json!({"id": id, "name": name, "active": true})),
+            );
+            r.kafka_partition = Some(0);
+            r.kafka_offset = Some(offset as i64);
+            r
+        })
+        .collect();
+    task.put(batch.clone()).await.expect("first put");
+    task.flush().await.expect("flush");
+    let once = db.rows(&table, &["id", "name", "active"], "id").await;
+    task.put(batch).await.expect("second put");
+    task.flush().await.expect("flush");
+    let twice = db.rows(&table, &["id", "name", "active"], "id").await;
+    task.close().await;
+
+    assert_eq!(once, twice);
+    let names: Vec<Option<&str>> = twice.iter().map(|r| r[1].as_deref()).collect();
+    assert_eq!(names, vec![Some("new"), Some("b"), Some("c"), Some("d")]);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_redelivered_batch_is_idempotent() {
+    redelivered_batch_is_idempotent(Kind::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_redelivered_batch_is_idempotent() {
+    redelivered_batch_is_idempotent(Kind::Postgres).await;
+}
+
+/// A database nobody listens on: the task fails at start, naming the
+/// address, and the password appears nowhere.
+async fn unreachable_database_fails_naming_the_address(kind: Kind) {
+    let config: BTreeMap<String, String> = [
+        ("connector.class", kind.class()),
+        ("topics", "never-read"),
+        ("connection.host", "127.0.0.1"),
+        ("connection.port", "1"),
+        ("connection.user", "app"),
+        ("connection.password", "hunter2-secret"),
+        ("db.name", "shop"),
+        ("ssl.mode", "disable"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let handle = support::start(support::assignment(&support::unique("lcc"), config));
+    let trace = support::wait_failed(&handle).await;
+    assert!(trace.contains("cannot connect to"), "{trace}");
+    assert!(trace.contains("127.0.0.1:1"), "{trace}");
+    assert!(!trace.contains("hunter2"), "{trace}");
+    support::stop(handle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_unreachable_database_fails_naming_the_address() {
+    unreachable_database_fails_naming_the_address(Kind::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unreachable_database_fails_naming_the_address() {
+    unreachable_database_fails_naming_the_address(Kind::Postgres).await;
+}
+
+/// `errors.tolerance=none` (the default): a value that is not JSON fails
+/// the task, naming topic, partition and offset; nothing past it is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_json_fails_the_task_naming_the_record() {
+    let db = TestDb::create(Kind::MySql).await;
+    let topic = support::unique("events");
+    support::create_topic(&topic, 1).await;
+    support::produce(
+        &topic,
+        &[
+            (0, None, Some(r#"{"id":1}"#)),
+            (0, None, Some("{oops")),
+            (0, None, Some(r#"{"id":3}"#)),
+        ],
+    )
+    .await;
+    let connector = support::unique("lcc");
+    let handle = support::start(support::assignment(
+        &connector,
+        db.sink_config(&topic, &[("auto.create", "true")]),
+    ));
+    let trace = support::wait_failed(&handle).await;
+    assert!(
+        trace.contains(&format!("topic {topic} partition 0 offset 1")),
+        "{trace}"
+    );
+    assert!(trace.contains("VALUE_CONVERTER"), "{trace}");
+    support::stop(handle).await;
+    let committed = support::committed(&format!("connect-{connector}"), &topic, 1);
+    assert!(
+        committed[0] <= 1,
+        "committed past the bad record: {committed:?}"
+    );
+    db.cleanup().await;
+}
+
+/// `errors.tolerance=all` with a dead letter queue: the bad record is
+/// skipped, the good ones land, and the original bytes reach the queue with
+/// the `__connect.errors.*` headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tolerated_errors_go_to_the_dead_letter_queue() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let topic = support::unique("events");
+    let dlq = support::unique("dlq");
+    support::create_topic(&topic, 1).await;
+    support::produce(
+        &topic,
+        &[
+            (0, Some("1"), Some(r#"{"id":1,"v":"a"}"#)),
+            (0, Some("2"), Some("{oops")),
+            (0, Some("3"), Some(r#"{"id":3,"v":"c"}"#)),
+        ],
+    )
+    .await;
+    let connector = support::unique("lcc");
+    let config = db.sink_config(
+        &topic,
+        &[
+            ("auto.create", "true"),
+            ("errors.tolerance", "all"),
+            ("errors.log.enable", "true"),
+            ("errors.deadletterqueue.topic.name", dlq.as_str()),
+        ],
+    );
+    let handle = support::start(support::assignment(&connector, config));
+    support::wait_rows(&db, &handle, &topic, 2).await;
+    support::wait_report(&handle, "2 delivered records", |r| r.records == 2).await;
+
+    let reader: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", support::bootstrap())
+        .set("group.id", support::unique("dlq-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    reader.subscribe(&[&dlq]).expect("subscribe");
+    let msg = tokio::time::timeout(support::TIMEOUT, async {
+        loop {
+            if let Ok(m) = reader.recv().await {
+                return m.detach();
+            }
+        }
+    })
+    .await
+    .expect("a record in the dead letter queue");
+    assert_eq!(msg.payload(), Some(&b"{oops"[..]));
+    assert_eq!(msg.key(), Some(&b"2"[..]));
+    let headers: BTreeMap<String, String> = msg
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(headers.get("__connect.errors.topic"), Some(&topic));
+    assert_eq!(
+        headers
+            .get("__connect.errors.partition")
+            .map(String::as_str),
+        Some("0")
+    );
+    assert_eq!(
+        headers.get("__connect.errors.offset").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        headers.get("__connect.errors.stage").map(String::as_str),
+        Some("VALUE_CONVERTER")
+    );
+    assert_eq!(
+        headers
+            .get("__connect.errors.connector.name")
+            .map(String::as_str),
+        Some("jdbc-sink-test")
+    );
+    assert!(headers
+        .get("__connect.errors.exception.message")
+        .is_some_and(|m| m.contains("not valid JSON")));
+
+    support::stop(handle).await;
+    assert_eq!(
+        support::committed(&format!("connect-{connector}"), &topic, 1),
+        vec![3]
+    );
+    db.cleanup().await;
+}
+
+/// Paused, the task writes nothing and reports PAUSED; resumed, it catches
+/// up; restarted, it goes on from its committed offsets without writing a
+/// record twice (plain INSERT would show any duplicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_and_restart_without_duplicates() {
+    let db = TestDb::create(Kind::MySql).await;
+    let topic = support::unique("clicks");
+    support::create_topic(&topic, 1).await;
+    let event = |i: i64| json!({"seq": i, "page": format!("Page_{i}")}).to_string();
+    let (e0, e1, e2, e3, e4, e5) = (event(0), event(1), event(2), event(3), event(4), event(5));
+    support::produce(
+        &topic,
+        &[
+            (0, None, Some(&e0)),
+            (0, None, Some(&e1)),
+            (0, None, Some(&e2)),
+        ],
+    )
+    .await;
+    let connector = support::unique("lcc");
+    let config = db.sink_config(&topic, &[("auto.create", "true")]);
+
+    let handle = support::start(support::assignment(&connector, config.clone()));
+    support::wait_rows(&db, &handle, &topic, 3).await;
+    handle.set_target(TargetState::Paused);
+    support::wait_report(&handle, "PAUSED", |r| r.state == TaskState::Paused).await;
+    support::produce(&topic, &[(0, None, Some(&e3)), (0, None, Some(&e4))]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(db.count(&topic).await, 3, "a paused task wrote rows");
+    handle.set_target(TargetState::Running);
+    support::wait_rows(&db, &handle, &topic, 5).await;
+    support::stop(handle).await;
+
+    let handle = support::start(support::assignment(&connector, config));
+    support::produce(&topic, &[(0, None, Some(&e5))]).await;
+    support::wait_rows(&db, &handle, &topic, 6).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let seqs: Vec<Option<String>> = db
+        .rows(&topic, &["seq"], "seq")
+        .await
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect();
+    let expected: Vec<Option<String>> = (0..6).map(|i| Some(i.to_string())).collect();
+    assert_eq!(seqs, expected);
+    support::stop(handle).await;
+    assert_eq!(
+        support::committed(&format!("connect-{connector}"), &topic, 1),
+        vec![6]
+    );
+    db.cleanup().await;
+}
+
+/// Two tasks of one connector share the topic's partitions through the
+/// consumer group; with `pk.mode=kafka` every record is one row, however
+/// the partitions move between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tasks_share_the_partitions() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let topic = support::unique("views");
+    support::create_topic(&topic, 4).await;
+    let connector = support::unique("lcc");
+    let config = db.sink_config(
+        &topic,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "kafka"),
+            ("auto.create", "true"),
+            ("tasks.max", "2"),
+        ],
+    );
+    let first = support::start(support::assignment(&connector, config.clone()));
+    let mut second_assignment = support::assignment(&connector, config);
+    second_assignment.id.task = 1;
+    let second = support::start(second_assignment);
+
+    // Keep producing until both tasks have written something.
+    let deadline = Instant::now() + support::TIMEOUT;
+    let mut produced = 0i64;
+    while first.report().records == 0 || second.report().records == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "one task never got a partition: {:?} {:?}",
+            first.report(),
+            second.report()
+        );
+        let values: Vec<String> = (0..8)
+            .map(|i| json!({"view": produced + i}).to_string())
+            .collect();
+        let records: Vec<(i32, Option<&str>, Option<&str>)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ((i % 4) as i32, None, Some(v.as_str())))
+            .collect();
+        support::produce(&topic, &records).await;
+        produced += 8;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    support::wait_rows(&db, &first, &topic, produced).await;
+    assert_ne!(
+        second.report().state,
+        TaskState::Failed,
+        "{:?}",
+        second.report().trace
+    );
+    let columns = db.columns(&topic).await;
+    assert_eq!(
+        &columns[..3],
+        ["__connect_topic", "__connect_partition", "__connect_offset"]
+    );
+    support::stop(first).await;
+    support::stop(second).await;
+    db.cleanup().await;
+}
+
+/// A database connection that drops (restart, failover) is retried and
+/// reopened; the task stays RUNNING and loses nothing.
+async fn lost_connections_are_reopened(kind: Kind) {
+    let db = TestDb::create(kind).await;
+    let topic = support::unique("events");
+    support::create_topic(&topic, 1).await;
+    let event = |i: i64| json!({"id": i}).to_string();
+    let (e0, e1, e2, e3) = (event(0), event(1), event(2), event(3));
+    support::produce(&topic, &[(0, None, Some(&e0)), (0, None, Some(&e1))]).await;
+    let config = db.sink_config(
+        &topic,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+            ("retry.backoff.ms", "100"),
+        ],
+    );
+    let handle = support::start(support::assignment(&support::unique("lcc"), config));
+    support::wait_rows(&db, &handle, &topic, 2).await;
+    assert!(db.kill_sink_sessions().await >= 1, "no sink session to end");
+    support::produce(&topic, &[(0, None, Some(&e2)), (0, None, Some(&e3))]).await;
+    support::wait_rows(&db, &handle, &topic, 4).await;
+    assert_eq!(handle.report().state, TaskState::Running);
+    support::stop(handle).await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_lost_connections_are_reopened() {
+    lost_connections_are_reopened(Kind::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lost_connections_are_reopened() {
+    lost_connections_are_reopened(Kind::Postgres).await;
+}
