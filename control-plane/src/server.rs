@@ -122,6 +122,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             worker_capacity: args.worker_capacity.max(1),
             max_workers: args.max_workers,
             scale_down_cooldown: Duration::from_millis(args.scale_down_cooldown_ms),
+            worker_lease: args.lease(),
             restart_backoff: Duration::from_millis(args.restart_backoff_ms.max(1)),
             restart_backoff_max: Duration::from_millis(args.restart_backoff_max_ms.max(1)),
         },

@@ -848,6 +848,49 @@ async fn api_key_lifecycle_and_deletion_guards() -> anyhow::Result<()> {
     s.check("org", "Failure", &after.body);
     assert!(after.headers.contains_key("www-authenticate"));
 
+    // Renames: organization, cluster (an unreachable new endpoint is refused).
+    let org = t
+        .admin
+        .expect(
+            200,
+            "PATCH",
+            &format!("/org/v2/organizations/{}", t.org),
+            Some(json!({"display_name": "hooli-xyz"})),
+        )
+        .await?;
+    s.check("org", "org.v2.Organization", &org);
+    assert_eq!(org["display_name"], "hooli-xyz");
+    let renamed = t
+        .admin
+        .expect(
+            200,
+            "PATCH",
+            &format!("/cmk/v2/clusters/{}", t.cluster),
+            Some(json!({"spec": {"environment": {"id": t.env}, "display_name": "renamed"}})),
+        )
+        .await?;
+    s.check("cmk", "cmk.v2.Cluster", &renamed);
+    assert_eq!(renamed["spec"]["display_name"], "renamed");
+    let moved = t
+        .admin
+        .send(
+            "PATCH",
+            &format!("/cmk/v2/clusters/{}", t.cluster),
+            Some(json!({"spec": {"environment": {"id": t.env}, "kafka_bootstrap_endpoint": "127.0.0.1:1"}})),
+        )
+        .await?;
+    assert_eq!(moved.status, 400, "{}", moved.body);
+    let still = t
+        .admin
+        .expect(
+            200,
+            "GET",
+            &format!("/cmk/v2/clusters/{}?environment={}", t.cluster, t.env),
+            None,
+        )
+        .await?;
+    assert_eq!(still["spec"]["kafka_bootstrap_endpoint"], kafka_bootstrap());
+
     // Wrong secrets and unknown keys are 401 alike.
     let bad = Caller::new(&cp, basic(&t.admin_key, "wrong"));
     assert_eq!(
@@ -1061,6 +1104,12 @@ async fn rate_limits_body_limits_and_quotas() -> anyhow::Result<()> {
     let retry: u64 = limited.headers["retry-after"].to_str()?.parse()?;
     assert!(retry >= 1, "Retry-After {retry}");
     assert_eq!(limited.headers["x-ratelimit-remaining"], "0");
+    // The Connect API says it in its own error shape, with the same headers.
+    let connect = t.admin.send("GET", &t.connectors(), None).await?;
+    assert_eq!(connect.status, 429, "{}", connect.body);
+    assert_eq!(connect.body["error"]["code"], 429, "{}", connect.body);
+    assert!(connect.headers.contains_key("retry-after"));
+    assert!(connect.headers.contains_key("x-ratelimit-limit"));
     let operator = Caller::new(&cp, cp.basic_auth());
     operator
         .expect(200, "GET", "/org/v2/environments", None)
@@ -1383,6 +1432,14 @@ async fn console_and_single_sign_on_tokens() -> anyhow::Result<()> {
             "sso unknown key",
             sso(&k2, "tributary-console", now() + 300),
         ),
+        (
+            "sso unverified email",
+            sso_token(
+                &k1,
+                &json!({"iss": "https://idp.test", "aud": "tributary-console", "sub": "idp-123",
+                        "email": email, "email_verified": false, "iat": now(), "exp": now() + 300}),
+            ),
+        ),
     ] {
         let a = Caller::new(&cp, format!("Bearer {tok}"))
             .send("GET", "/org/v2/environments", None)
@@ -1405,6 +1462,28 @@ async fn console_and_single_sign_on_tokens() -> anyhow::Result<()> {
     .send("GET", "/org/v2/environments", None)
     .await?;
     assert_eq!(old.status, 401, "a retired key: {}", old.body);
+
+    // Sign-ins are audited, failed ones too.
+    let log = t
+        .admin
+        .expect(
+            200,
+            "GET",
+            &format!("/audit/v1/events?principal=User:{uid}"),
+            None,
+        )
+        .await?;
+    let outcomes: Vec<&str> = log["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|e| e["action"] == "POST /auth/v1/login")
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert!(
+        outcomes.contains(&"SUCCESS") && outcomes.contains(&"DENIED"),
+        "{log}"
+    );
 
     // Deleting the user ends its tokens.
     t.admin

@@ -337,3 +337,32 @@ impl ControlPlane {
         self.db.drop_database().await
     }
 }
+
+/// The pid of the worker process with this id (found through its environment).
+pub fn worker_pid(worker_id: &str) -> Option<u32> {
+    let needle = format!("TRIBUTARY_WORKER_ID={worker_id}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let env = std::fs::read(e.path().join("environ")).ok()?;
+        env.split(|b| *b == 0)
+            .any(|kv| kv == needle.as_bytes())
+            .then_some(pid)
+    })
+}
+
+/// Sends a signal (`KILL`, `STOP`, `CONT`, `TERM`) to a process.
+pub fn signal(pid: u32, sig: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -{sig} {pid} failed");
+    Ok(())
+}
+
+/// Whether a process is still alive (and not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}

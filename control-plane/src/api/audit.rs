@@ -6,8 +6,10 @@
 //! key id or `token`), what (`method`, `path`, `action` = method and route
 //! template), when (`time`) and how it ended (`status`, `outcome`:
 //! SUCCESS, DENIED for 401/403/404/429, FAILURE otherwise; `error_code`).
-//! Calls refused before authentication and calls refused by the rate
-//! limiter are not recorded (they would let a flood write the log).
+//! Console sign-ins (`POST /auth/v1/login`) of known users are recorded
+//! too, failed ones as DENIED. Calls refused before authentication and
+//! calls refused by the rate limiter are not recorded (they would let a
+//! flood write the log).
 //!
 //! Query parameters: `page_size` (1–100, default 10), `page_token` (from
 //! `metadata.next`), `principal` (`User:sa-…`), `outcome`, `since` (RFC 3339).

@@ -243,7 +243,7 @@ async fn authenticate(state: &AppState, creds: Option<Presented>) -> Result<Prin
                 .as_ref()
                 .filter(|o| iss.as_deref() == Some(o.issuer()))
             {
-                match o.verify(&token).await.and_then(|c| c.email) {
+                match o.verify(&token).await.and_then(|c| c.verified_email()) {
                     Some(email) => crate::store::iam::user_principal_by_email(&state.pool, &email)
                         .await
                         .map_err(|e| ApiError::from(e).into_response())?,

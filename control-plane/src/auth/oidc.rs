@@ -27,6 +27,19 @@ pub struct OidcClaims {
     pub sub: String,
     #[serde(default)]
     pub email: Option<String>,
+    /// When the provider says the email is not verified, it names no one.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+}
+
+impl OidcClaims {
+    /// The email that names the Tributary user, if the provider vouches for it.
+    pub fn verified_email(self) -> Option<String> {
+        if self.email_verified == Some(false) {
+            return None;
+        }
+        self.email.filter(|e| !e.is_empty())
+    }
 }
 
 struct Cache {

@@ -23,8 +23,12 @@ pub trait WorkerProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether this provider starts and stops workers (false: operator-managed).
     fn elastic(&self) -> bool;
-    /// Ids of the workers started by this provider that are still running.
-    async fn running(&self) -> Vec<String>;
+    /// The workers started by this provider that are still running, with
+    /// when each was started.
+    async fn running(&self) -> Vec<(String, std::time::Instant)>;
+    /// Workers whose process has ended since the last call: they are dead
+    /// for sure, so their tasks can move without waiting for the lease.
+    async fn take_exited(&self) -> Vec<String>;
     /// Starts `n` more workers; returns their ids.
     async fn start(&self, n: u32) -> Result<Vec<String>, ProviderError>;
     /// Asks one worker to stop (gracefully: it stops its tasks and exits).

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rand::distributions::{Alphanumeric, DistString};
@@ -24,7 +24,8 @@ pub struct ProcessSettings {
 
 pub struct ProcessProvider {
     settings: ProcessSettings,
-    children: Mutex<HashMap<String, Child>>,
+    children: Mutex<HashMap<String, (Child, Instant)>>,
+    exited: Mutex<Vec<String>>,
 }
 
 /// How long a stopping worker gets to stop its tasks before SIGKILL.
@@ -40,6 +41,7 @@ impl ProcessProvider {
         Ok(ProcessProvider {
             settings,
             children: Mutex::new(HashMap::new()),
+            exited: Mutex::new(Vec::new()),
         })
     }
 
@@ -88,19 +90,32 @@ impl WorkerProvider for ProcessProvider {
         true
     }
 
-    async fn running(&self) -> Vec<String> {
+    async fn running(&self) -> Vec<(String, Instant)> {
         let mut children = self.children.lock().await;
-        children.retain(|id, child| match child.try_wait() {
+        let mut gone = Vec::new();
+        children.retain(|id, (child, _)| match child.try_wait() {
             Ok(None) => true,
             Ok(Some(status)) => {
                 tracing::warn!(worker = %id, %status, "worker process exited");
+                gone.push(id.clone());
                 false
             }
-            Err(_) => false,
+            Err(_) => {
+                gone.push(id.clone());
+                false
+            }
         });
-        let mut ids: Vec<String> = children.keys().cloned().collect();
+        self.exited.lock().await.extend(gone);
+        let mut ids: Vec<(String, Instant)> = children
+            .iter()
+            .map(|(id, (_, started))| (id.clone(), *started))
+            .collect();
         ids.sort();
         ids
+    }
+
+    async fn take_exited(&self) -> Vec<String> {
+        std::mem::take(&mut *self.exited.lock().await)
     }
 
     async fn start(&self, n: u32) -> Result<Vec<String>, ProviderError> {
@@ -114,14 +129,17 @@ impl WorkerProvider for ProcessProvider {
             );
             let child = self.spawn(&id)?;
             tracing::info!(worker = %id, pid = child.id(), "worker process started");
-            self.children.lock().await.insert(id.clone(), child);
+            self.children
+                .lock()
+                .await
+                .insert(id.clone(), (child, Instant::now()));
             started.push(id);
         }
         Ok(started)
     }
 
     async fn stop(&self, worker_id: &str) {
-        let Some(mut child) = self.children.lock().await.remove(worker_id) else {
+        let Some((mut child, _)) = self.children.lock().await.remove(worker_id) else {
             return;
         };
         let id = worker_id.to_string();
@@ -132,7 +150,13 @@ impl WorkerProvider for ProcessProvider {
     }
 
     async fn shutdown(&self) {
-        let children: Vec<(String, Child)> = self.children.lock().await.drain().collect();
+        let children: Vec<(String, Child)> = self
+            .children
+            .lock()
+            .await
+            .drain()
+            .map(|(id, (child, _))| (id, child))
+            .collect();
         let waits = children.into_iter().map(|(id, mut child)| async move {
             terminate(&id, &mut child).await;
         });

@@ -15,7 +15,10 @@ impl WorkerProvider for StaticPool {
     fn elastic(&self) -> bool {
         false
     }
-    async fn running(&self) -> Vec<String> {
+    async fn running(&self) -> Vec<(String, std::time::Instant)> {
+        Vec::new()
+    }
+    async fn take_exited(&self) -> Vec<String> {
         Vec::new()
     }
     async fn start(&self, _n: u32) -> Result<Vec<String>, ProviderError> {

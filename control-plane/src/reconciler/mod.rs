@@ -30,6 +30,8 @@ pub struct ReconcilerSettings {
     pub worker_capacity: u32,
     pub max_workers: u32,
     pub scale_down_cooldown: Duration,
+    /// Worker lease length: a started worker that holds no lease after this long is replaced.
+    pub worker_lease: Duration,
     /// First automatic restart delay of a failed task; doubles per attempt.
     pub restart_backoff: Duration,
     /// Cap of that delay.
@@ -246,7 +248,37 @@ impl Reconciler {
 
     /// Starts or stops workers to follow the load.
     async fn scale(&mut self, total_weight: u64) -> Result<(), sqlx::Error> {
-        let running = self.provider.running().await;
+        // A worker whose process ended is dead for sure: its tasks move now
+        // instead of when its lease would run out.
+        let exited = self.provider.take_exited().await;
+        if !exited.is_empty() {
+            sqlx::query(
+                "UPDATE workers SET lease_expires_at = now() - interval '1 millisecond' WHERE id = ANY($1)",
+            )
+            .bind(&exited)
+            .execute(&self.pool)
+            .await?;
+            store_notify(&self.pool).await?;
+        }
+        let children = self.provider.running().await;
+        let ids: Vec<&str> = children.iter().map(|(id, _)| id.as_str()).collect();
+        let live: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM workers WHERE id = ANY($1) AND lease_expires_at > now()",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        // A process that neither holds a lease nor is still starting has lost
+        // its lease (hung, stopped, partitioned): replace it.
+        let mut running = Vec::new();
+        for (id, started) in children {
+            if live.contains(&id) || started.elapsed() < self.settings.worker_lease {
+                running.push(id);
+            } else {
+                tracing::warn!(worker = %id, "worker process holds no lease; replacing it");
+                self.provider.stop(&id).await;
+            }
+        }
         let current = running.len() as u32;
         let needed = scale::workers_needed(
             total_weight,

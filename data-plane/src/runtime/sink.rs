@@ -7,10 +7,12 @@
 //! * [`consumer`]: the Kafka consumer, its rebalance context and commits.
 //! * [`convert`]: message → [`Record`](crate::record::Record) through converters and transforms.
 //! * [`dlq`]: `errors.tolerance`, error logging and the dead letter queue.
+//! * [`retry`]: retrying `put`/`flush` on retriable failures.
 
 pub mod consumer;
 pub mod convert;
 pub mod dlq;
+pub mod retry;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,18 +26,17 @@ use tokio::time::Instant;
 use self::consumer::SinkConsumer;
 use self::convert::{Pipeline, RawRecord, RecordError};
 use self::dlq::ErrorReporter;
+use self::retry::{retry, Stage};
 use super::kafka::KafkaSetupError;
 use super::task::{Control, TaskStatus};
 use crate::connectors::sink_config::SinkSettings;
-use crate::connectors::{ConnectorPlugin, SinkTask, TaskError};
+use crate::connectors::{ConnectorPlugin, SinkTask};
 use crate::protocol::{TaskAssignment, TaskState};
 use crate::record::Record;
 use crate::transforms::Chain;
 
 /// How long a batch waits for more records after its first one.
 pub const LINGER: Duration = Duration::from_millis(100);
-/// Longest wait between retries of a failed `put`/`flush`.
-const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
 /// Repeated consumer warnings (a missing topic …) are logged this often.
 const WARN_EVERY: Duration = Duration::from_secs(30);
 
@@ -405,80 +406,6 @@ impl Runner<'_> {
     }
 }
 
-/// What [`retry`] calls on the task.
-#[derive(Clone, Copy)]
-enum Stage<'a> {
-    Put(&'a [Record]),
-    /// Flush after a put of this many records.
-    Flush(usize),
-}
-
-impl Stage<'_> {
-    fn name(&self) -> &'static str {
-        match self {
-            Stage::Put(_) => "put",
-            Stage::Flush(_) => "flush",
-        }
-    }
-
-    fn records(&self) -> usize {
-        match self {
-            Stage::Put(r) => r.len(),
-            Stage::Flush(n) => *n,
-        }
-    }
-
-    async fn run(&self, task: &mut dyn SinkTask) -> Result<(), TaskError> {
-        match self {
-            // A retry hands the task the same records again.
-            Stage::Put(records) => task.put(records.to_vec()).await,
-            Stage::Flush(_) => task.flush().await,
-        }
-    }
-}
-
-/// Runs `stage` until it succeeds, retrying retriable failures with
-/// doubling backoff up to `max.retries` times. `Ok(false)`: told to stop
-/// meanwhile.
-async fn retry(
-    settings: &SinkSettings,
-    control: &mut watch::Receiver<Control>,
-    task: &mut dyn SinkTask,
-    stage: Stage<'_>,
-    first: &str,
-) -> Result<bool, SinkError> {
-    let mut attempt: u32 = 0;
-    loop {
-        let reason = match stage.run(task).await {
-            Ok(()) => return Ok(true),
-            Err(TaskError::Retriable(reason)) if attempt < settings.max_retries => reason,
-            Err(TaskError::Retriable(reason) | TaskError::Fatal(reason)) => {
-                let reason = if attempt > 0 {
-                    format!("{reason} (after {attempt} retries)")
-                } else {
-                    reason
-                };
-                return Err(SinkError::Deliver {
-                    stage: stage.name(),
-                    records: stage.records(),
-                    first: first.to_string(),
-                    reason,
-                });
-            }
-        };
-        let backoff = settings
-            .retry_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-            .min(MAX_RETRY_BACKOFF);
-        attempt += 1;
-        tracing::warn!(%reason, attempt, max = settings.max_retries, "{} failed; retrying in {backoff:?}", stage.name());
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stopped(control) => return Ok(false),
-        }
-    }
-}
-
 fn describe(r: &Record) -> String {
     format!(
         "topic {} partition {} offset {}",
@@ -529,104 +456,5 @@ mod tests {
         assert_eq!(b.next_offsets, BTreeMap::from([(("t".to_string(), 1), 8)]));
         b.drop_partitions(&[("t".to_string(), 1)]);
         assert!(b.is_empty() && b.started.is_none() && b.consumed == 0);
-    }
-
-    /// Fails `put` with the queued errors, then succeeds; counts calls.
-    struct Flaky {
-        errors: Vec<TaskError>,
-        puts: usize,
-    }
-
-    #[async_trait::async_trait]
-    impl SinkTask for Flaky {
-        async fn put(&mut self, _records: Vec<Record>) -> Result<(), TaskError> {
-            self.puts += 1;
-            if self.errors.is_empty() {
-                Ok(())
-            } else {
-                Err(self.errors.remove(0))
-            }
-        }
-    }
-
-    fn settings(pairs: &[(&str, &str)]) -> SinkSettings {
-        SinkSettings::parse(
-            &pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-        .unwrap()
-    }
-
-    fn retriable(n: usize) -> Vec<TaskError> {
-        (0..n)
-            .map(|_| TaskError::Retriable("db restarting".into()))
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn retriable_failures_are_retried_then_reported() {
-        let settings = settings(&[
-            ("topics", "t"),
-            ("max.retries", "2"),
-            ("retry.backoff.ms", "1"),
-        ]);
-        let (_tx, mut rx) = watch::channel(Control::Run);
-        let records = vec![Record::new("t", None, None); 3];
-
-        let mut task = Flaky {
-            errors: retriable(2),
-            puts: 0,
-        };
-        let ok = retry(&settings, &mut rx, &mut task, Stage::Put(&records), "x")
-            .await
-            .unwrap();
-        assert!(ok);
-        assert_eq!(task.puts, 3);
-
-        let mut task = Flaky {
-            errors: retriable(3),
-            puts: 0,
-        };
-        let err = retry(
-            &settings,
-            &mut rx,
-            &mut task,
-            Stage::Put(&records),
-            "topic t partition 0 offset 1",
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "put failed for 3 records (first at topic t partition 0 offset 1): db restarting (after 2 retries)"
-        );
-
-        let mut task = Flaky {
-            errors: vec![TaskError::Fatal("bad row".into())],
-            puts: 0,
-        };
-        let err = retry(&settings, &mut rx, &mut task, Stage::Put(&records), "x")
-            .await
-            .unwrap_err();
-        assert!(err.to_string().ends_with(": bad row"), "{err}");
-        assert_eq!(task.puts, 1);
-    }
-
-    #[tokio::test]
-    async fn stop_interrupts_retries() {
-        let settings = settings(&[("topics", "t"), ("retry.backoff.ms", "60000")]);
-        let (tx, mut rx) = watch::channel(Control::Run);
-        tx.send_replace(Control::Stop);
-        let mut task = Flaky {
-            errors: retriable(1),
-            puts: 0,
-        };
-        let records = vec![Record::new("t", None, None)];
-        let ok = retry(&settings, &mut rx, &mut task, Stage::Put(&records), "x")
-            .await
-            .unwrap();
-        assert!(!ok);
     }
 }

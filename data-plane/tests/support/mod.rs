@@ -30,6 +30,18 @@ use tributary_data_plane::runtime::TaskHandle;
 
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// An ORDERS record as Datagen's quickstart shapes it.
+pub fn order(id: i64, units: f64) -> String {
+    json!({
+        "ordertime": 1_497_014_222_380i64 + id,
+        "orderid": id,
+        "itemid": format!("Item_{id}"),
+        "orderunits": units,
+        "address": {"city": format!("City_{id}"), "state": "State_4", "zipcode": 50436},
+    })
+    .to_string()
+}
+
 pub fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }

@@ -257,11 +257,15 @@ async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<Login>) -> R
     let ok = verify_hash_async(password, hash).await;
     let user = match user {
         Some(u) if ok && u.password_hash.is_some() => u,
-        _ => {
+        other => {
             state.access.failures.failed(&guard_key);
+            if let Some(u) = other {
+                audit_login(&state, &u, 401).await;
+            }
             return ApiError::unauthenticated().into_response();
         }
     };
+    audit_login(&state, &user, 200).await;
     match state.access.tokens.issue(&user.id, &user.org_id) {
         Ok((token, ttl)) => {
             tracing::info!(user = %user.id, "console sign-in");
@@ -273,5 +277,24 @@ async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<Login>) -> R
             .into_response()
         }
         Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Sign-ins of known users go to their organization's audit log.
+async fn audit_login(state: &AppState, u: &iam::User, status: u16) {
+    let rec = crate::store::audit::AuditRecord {
+        org_id: &u.org_id,
+        principal: &format!("User:{}", u.id),
+        credential: "password",
+        method: "POST",
+        path: "/auth/v1/login",
+        action: "POST /auth/v1/login",
+        status,
+        outcome: if status == 200 { "SUCCESS" } else { "DENIED" },
+        error_code: (status != 200).then_some("user_unauthenticated"),
+        request_id: None,
+    };
+    if let Err(e) = crate::store::audit::record(&state.pool, &rec).await {
+        tracing::error!(error = %e, "audit log write failed");
     }
 }

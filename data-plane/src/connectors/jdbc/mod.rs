@@ -2,7 +2,7 @@
 //! Records (schemaless JSON structs) become rows; nested structs and arrays
 //! are stored as JSON text columns (flattening is a transform's job).
 //!
-//! * [`settings`]: config keys, validation, typed settings.
+//! * [`settings`], [`url`]: config keys, validation, typed settings.
 //! * [`rows`]: record → row (table, primary key per `pk.mode`, columns).
 //! * [`writer`]: rows → multi-row insert/upsert, update and delete statements.
 //! * [`dialect`]: what differs between MySQL and Postgres in SQL text.
@@ -18,6 +18,7 @@ pub mod rows;
 pub mod settings;
 pub mod table;
 pub mod task;
+pub mod url;
 pub mod value;
 pub mod writer;
 

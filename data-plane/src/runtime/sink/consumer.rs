@@ -147,10 +147,11 @@ pub fn subscribe(consumer: &SinkConsumer, subscription: &Subscription) -> Result
             consumer.subscribe(&topics)
         }
         // librdkafka reads a subscription starting with ^ as a regex; the
-        // anchors make it match whole names, as Java's Pattern.matches does.
+        // anchors make it match whole names, as Java's Pattern.matches does
+        // (a plain group: librdkafka's regex engine has no `(?:`).
         Subscription::Regex(regex) => {
             let anchored = format!(
-                "^(?:{})$",
+                "^({})$",
                 regex.trim_start_matches('^').trim_end_matches('$')
             );
             consumer.subscribe(&[&anchored])
