@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod connector_secrets;
 pub mod error;
 pub mod ids;
 pub mod kafka_admin;

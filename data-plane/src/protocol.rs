@@ -93,6 +93,9 @@ pub struct TaskReport {
     /// source partition. Stored only while `epoch` is current (fencing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offsets: Vec<SourceOffset>,
+    /// Topics the task has written to or read from (Kafka Connect's active topics).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
 }
 
 /// Kafka Connect's source offset: an opaque partition and offset map.
@@ -192,6 +195,7 @@ mod tests {
             trace: None,
             records: 3,
             offsets: vec![],
+            topics: vec![],
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(

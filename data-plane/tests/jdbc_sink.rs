@@ -275,3 +275,41 @@ async fn mysql_lost_connections_are_reopened() {
 async fn postgres_lost_connections_are_reopened() {
     lost_connections_are_reopened(Kind::Postgres).await;
 }
+
+/// Without `auto.create` (the default) a missing table fails the task with
+/// a trace saying what to do; without `auto.evolve` so does a missing column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_table_or_column_fails_with_a_hint() {
+    let db = TestDb::create(Kind::MySql).await;
+    let topic = support::unique("orders");
+    support::create_topic(&topic, 1).await;
+    support::produce(&topic, &[(0, None, Some(r#"{"id":1,"note":"x"}"#))]).await;
+
+    let handle = support::start(support::assignment(
+        &support::unique("lcc"),
+        db.sink_config(&topic, &[]),
+    ));
+    let trace = support::wait_failed(&handle).await;
+    assert!(
+        trace.contains(&format!("table {topic} does not exist")),
+        "{trace}"
+    );
+    assert!(trace.contains("auto.create=true"), "{trace}");
+    assert!(
+        trace.contains(&format!("topic {topic} partition 0 offset 0")),
+        "{trace}"
+    );
+    support::stop(handle).await;
+
+    db.execute(&format!("CREATE TABLE {topic} (id BIGINT PRIMARY KEY)"))
+        .await;
+    let handle = support::start(support::assignment(
+        &support::unique("lcc"),
+        db.sink_config(&topic, &[]),
+    ));
+    let trace = support::wait_failed(&handle).await;
+    assert!(trace.contains("has no column note"), "{trace}");
+    assert!(trace.contains("auto.evolve=true"), "{trace}");
+    support::stop(handle).await;
+    db.cleanup().await;
+}

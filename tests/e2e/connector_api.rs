@@ -110,9 +110,9 @@ async fn config_lifecycle_tasks_and_secrets() -> anyhow::Result<()> {
         pool.close().await;
         row
     };
-    assert_eq!(
-        db_secret, "the-secret-value",
-        "a masked PUT keeps the stored secret"
+    assert!(
+        db_secret.starts_with("v1:") && !db_secret.contains("the-secret-value"),
+        "secrets are encrypted at rest, and a masked PUT keeps them: {db_secret}"
     );
     let s = state_of(&cp, &path).await?;
     let workers: Vec<Value> = s["tasks"]
@@ -220,6 +220,19 @@ async fn config_lifecycle_tasks_and_secrets() -> anyhow::Result<()> {
     assert_eq!(code, 200);
     assert_eq!(task["id"], 1);
     assert_eq!(task["state"], "RUNNING");
+
+    // Active topics, as upstream Kafka Connect tracks them.
+    let (code, t) = cp
+        .eventually("active topics", Duration::from_secs(20), || async {
+            let (code, t) = cp.call("GET", &format!("{path}/topics"), None).await?;
+            Ok((t[&name]["topics"] == json!([topic])).then_some((code, t)))
+        })
+        .await?;
+    assert_eq!(code, 200, "{t}");
+    let (code, _) = cp
+        .call("PUT", &format!("{path}/topics/reset"), None)
+        .await?;
+    assert_eq!(code, 202);
 
     // Plugins and validation, without a worker.
     let (_, plugins) = cp

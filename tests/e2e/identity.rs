@@ -436,6 +436,104 @@ async fn assert_isolated(who: &Caller, victim: &Tenant, label: &str) -> anyhow::
     Ok(())
 }
 
+/// Ids of one tenant's resources, to fill Confluent's path templates.
+struct Ids<'a> {
+    org: &'a str,
+    env: &'a str,
+    cluster: &'a str,
+    connector: &'a str,
+    sa: &'a str,
+    key: &'a str,
+    user: &'a str,
+}
+
+/// A Confluent path template with `ids` filled in; None when a placeholder is unknown.
+fn fill(template: &str, ids: &Ids<'_>) -> Option<String> {
+    let id = if template.starts_with("/org/v2/environments/") {
+        ids.env
+    } else if template.starts_with("/org/v2/organizations/") {
+        ids.org
+    } else if template.starts_with("/cmk/v2/clusters/") {
+        ids.cluster
+    } else if template.starts_with("/iam/v2/service-accounts/") {
+        ids.sa
+    } else if template.starts_with("/iam/v2/api-keys/") {
+        ids.key
+    } else if template.starts_with("/iam/v2/users/") {
+        ids.user
+    } else {
+        "i-000000"
+    };
+    let mut p = template
+        .replace("{environment_id}", ids.env)
+        .replace("{kafka_cluster_id}", ids.cluster)
+        .replace("{connector_name}", ids.connector)
+        .replace("{plugin_name}", "DatagenSource")
+        .replace("{id}", id);
+    if p.contains('{') {
+        return None;
+    }
+    if p.starts_with("/cmk/v2/clusters/") {
+        p.push_str(&format!("?environment={}", ids.env));
+    }
+    Some(p)
+}
+
+/// Every operation of Confluent's documents that names a resource, with the
+/// other tenant's ids and with ids that exist nowhere: both must be refused
+/// alike (same status, 4xx), so answers reveal neither data nor existence.
+async fn assert_isolated_by_spec(
+    who: &Caller,
+    victim: &Ids<'_>,
+    label: &str,
+) -> anyhow::Result<()> {
+    let nowhere = Ids {
+        org: "00000000-0000-4000-8000-000000000000",
+        env: "env-zz9zz9",
+        cluster: "lkc-zz9zz9",
+        connector: "no-such-connector",
+        sa: "sa-zz9zz9",
+        key: "ZZZZZZZZZZZZZZZZ",
+        user: "u-zz9zz9",
+    };
+    let ops = schemas::operations(&[
+        "org-v2.yaml",
+        "cmk-v2.yaml",
+        "iam-v2.yaml",
+        "apikeys-v2.yaml",
+        "connect-v1.yaml",
+    ]);
+    let mut checked = 0;
+    for (method, template) in &ops {
+        if !template.contains('{') {
+            continue;
+        }
+        let (Some(theirs), Some(none)) = (fill(template, victim), fill(template, &nowhere)) else {
+            anyhow::bail!("{label}: no ids for {method} {template}; extend fill()");
+        };
+        let body = (method != "GET" && method != "DELETE").then(|| json!({}));
+        let a = who.send(method, &theirs, body.clone()).await?;
+        let b = who.send(method, &none, body).await?;
+        anyhow::ensure!(
+            (400..500).contains(&a.status) && a.status != 401,
+            "{label}: {method} {theirs}: {} {}",
+            a.status,
+            a.body
+        );
+        anyhow::ensure!(
+            a.status == b.status,
+            "{label}: {method} {template} answers {} for the other tenant's resource but {} for none: {} / {}",
+            a.status,
+            b.status,
+            a.body,
+            b.body
+        );
+        checked += 1;
+    }
+    anyhow::ensure!(checked >= 30, "{label}: only {checked} operations checked");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_cannot_see_or_touch_each_other() -> anyhow::Result<()> {
     let s = Schemas::load();
@@ -520,6 +618,28 @@ async fn tenants_cannot_see_or_touch_each_other() -> anyhow::Result<()> {
         "A's user token",
     )
     .await?;
+
+    // Every resource operation of Confluent's documents, with B's ids.
+    let b_user = b
+        .admin
+        .expect(
+            201,
+            "POST",
+            "/iam/v2/users",
+            Some(json!({"email": format!("{}@globex.test", unique("hank")), "full_name": "Hank"})),
+        )
+        .await?;
+    let b_ids = Ids {
+        org: &b.org,
+        env: &b.env,
+        cluster: &b.cluster,
+        connector: &b.connector,
+        sa: &b.admin_sa,
+        key: &b.admin_key,
+        user: b_user["id"].as_str().unwrap_or_default(),
+    };
+    assert_isolated_by_spec(&a.admin, &b_ids, "A's admin, by spec").await?;
+    assert_isolated_by_spec(&a_resource, &b_ids, "A's resource key, by spec").await?;
 
     // The victim's data is intact.
     b.admin

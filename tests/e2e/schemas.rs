@@ -152,6 +152,27 @@ impl Schemas {
     }
 }
 
+/// Every operation (`METHOD`, path template) of the given documents, e.g.
+/// `("GET", "/org/v2/environments/{id}")`.
+pub fn operations(files: &[&str]) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for file in files {
+        let path = dir().join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let doc: Value =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for (p, ops) in doc["paths"].as_object().into_iter().flatten() {
+            for m in ops.as_object().into_iter().flatten().map(|(m, _)| m) {
+                if ["get", "post", "put", "patch", "delete"].contains(&m.as_str()) {
+                    out.push((m.to_ascii_uppercase(), p.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,19 @@ async fn datagen_connector_fills_a_topic_on_an_autoscaled_worker() -> anyhow::Re
         "task runs on a provider-started worker: {running}"
     );
     assert_eq!(worker_count(&cp).await?, 1);
+    let (code, metrics) = cp.call("GET", "/metrics", None).await?;
+    assert_eq!(code, 200);
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(
+        metrics.contains("tributary_tasks{state=\"RUNNING\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tributary_reconciler_leader_epoch{holder="),
+        "{metrics}"
+    );
+    let (code, _) = cp.call_raw("GET", "/metrics", None, None).await?;
+    assert_eq!(code, 401);
 
     // At least 1,000 ORDERS records, shaped as the quickstart says, keyed by orderid.
     let records = kafka::consume(&kafka_bootstrap(), &topic, 1000, Duration::from_secs(60)).await?;

@@ -58,6 +58,7 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// A database of its own, dropped by [`TestDatabase::drop_database`].
+#[derive(Clone)]
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
@@ -134,6 +135,8 @@ pub struct ControlPlane {
     pub log_dir: PathBuf,
     child: Option<Child>,
     http: reqwest::Client,
+    /// Replicas share the first control plane's database and leave it alone.
+    owns_db: bool,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -144,15 +147,40 @@ fn free_port() -> anyhow::Result<u16> {
 impl ControlPlane {
     pub async fn start(opts: ControlPlaneOptions) -> anyhow::Result<ControlPlane> {
         let db = TestDatabase::create().await?;
-        let port = free_port()?;
         let key = Alphanumeric
             .sample_string(&mut rand::thread_rng(), 16)
             .to_ascii_uppercase();
         let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
+        Self::launch(opts, db, key, secret, true, "control-plane").await
+    }
+
+    /// Another replica on the same database (and the same bootstrap key).
+    pub async fn replica(&self, opts: ControlPlaneOptions) -> anyhow::Result<ControlPlane> {
+        let n = std::fs::read_dir(&self.log_dir)?.count();
+        Self::launch(
+            opts,
+            self.db.clone(),
+            self.key.clone(),
+            self.secret.clone(),
+            false,
+            &format!("control-plane-replica-{n}"),
+        )
+        .await
+    }
+
+    async fn launch(
+        opts: ControlPlaneOptions,
+        db: TestDatabase,
+        key: String,
+        secret: String,
+        owns_db: bool,
+        log_name: &str,
+    ) -> anyhow::Result<ControlPlane> {
+        let port = free_port()?;
         let bin = bin_dir();
         let log_dir = bin.join("test-logs").join(&db.name);
         std::fs::create_dir_all(&log_dir)?;
-        let log = std::fs::File::create(log_dir.join("control-plane.log"))?;
+        let log = std::fs::File::create(log_dir.join(format!("{log_name}.log")))?;
         let binary = bin.join("control-plane");
         if !binary.is_file() {
             bail!(
@@ -196,6 +224,7 @@ impl ControlPlane {
             log_dir,
             child: Some(child),
             http: reqwest::Client::new(),
+            owns_db,
         };
         cp.wait_ready(Duration::from_secs(60)).await?;
         Ok(cp)
@@ -334,7 +363,15 @@ impl ControlPlane {
                 let _ = child.kill().await;
             }
         }
-        self.db.drop_database().await
+        if self.owns_db {
+            self.db.drop_database().await?;
+        }
+        Ok(())
+    }
+
+    /// The control-plane process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
     }
 }
 

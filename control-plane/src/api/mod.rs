@@ -6,6 +6,7 @@ pub mod connect;
 pub mod health;
 pub mod iam;
 pub mod json;
+pub mod metrics;
 pub mod ops;
 pub mod org;
 pub mod v2;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(iam::routes())
         .merge(audit::routes())
         .merge(ops::routes())
+        .merge(metrics::routes())
         .nest(
             "/connect/v1",
             connect::routes().layer(from_fn(connect_error_shape)),

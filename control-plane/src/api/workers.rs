@@ -12,7 +12,9 @@ use tributary_data_plane::protocol::{
 
 use super::json::ApiJson;
 use super::AppState;
+use crate::connector_secrets::open_secrets;
 use crate::error::ApiError;
+use crate::secrets::SecretBox;
 use crate::store::workers::{self, AssignmentRow};
 
 pub fn routes() -> Router<AppState> {
@@ -52,7 +54,9 @@ async fn register(
     }))
 }
 
-fn assignment(row: AssignmentRow) -> TaskAssignment {
+fn assignment(row: AssignmentRow, secrets: &SecretBox) -> TaskAssignment {
+    let mut config = row.config.0;
+    open_secrets(&mut config, secrets);
     TaskAssignment {
         id: TaskId {
             connector_id: row.connector_id,
@@ -65,7 +69,7 @@ fn assignment(row: AssignmentRow) -> TaskAssignment {
         } else {
             TargetState::Paused
         },
-        config: row.config.0,
+        config,
         kafka: KafkaConnection {
             bootstrap_servers: row.bootstrap_endpoint,
             properties: row.client_properties.0,
@@ -88,7 +92,7 @@ async fn heartbeat(
         )
             .into_response()),
         Some(rows) => {
-            let mut assignments: Vec<TaskAssignment> = rows.into_iter().map(assignment).collect();
+            let mut assignments: Vec<TaskAssignment> = rows.into_iter().map(|r| assignment(r, &state.secrets)).collect();
             let mut digest = assignment_digest(&assignments);
             if req.wait_ms > 0 && req.digest.as_deref() == Some(digest.as_str()) {
                 // Long poll, never past one heartbeat interval (the lease was renewed above).
@@ -98,7 +102,7 @@ async fn heartbeat(
                     let now: Vec<TaskAssignment> = workers::assignments(&state.pool, &worker_id)
                         .await?
                         .into_iter()
-                        .map(assignment)
+                        .map(|r| assignment(r, &state.secrets))
                         .collect();
                     let d = assignment_digest(&now);
                     if d != digest {

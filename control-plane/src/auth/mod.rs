@@ -67,20 +67,20 @@ impl RequestInfo {
         }
     }
 
-    /// Whether the request changes state (config validation does not).
+    /// Whether the request changes state (plugin config validation and
+    /// translation do not).
     pub fn is_write(&self) -> bool {
         !matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
-            && !self.path.ends_with("/config/validate")
+            && !(self.path.contains("/connector-plugins/")
+                && (self.path.ends_with("/config/validate")
+                    || self.path.ends_with("/config/translate")))
     }
 
-    /// The connector a Connect v1 path names
-    /// (`…/clusters/{cluster}/connectors/{name}[/…]`), percent-decoded.
+    /// The connector a Connect path names (`…/connectors/{name}[/…]`),
+    /// percent-decoded.
     pub fn connector_name(&self) -> Option<String> {
         let segs: Vec<&str> = self.path.split('/').collect();
         let i = segs.iter().position(|s| *s == "connectors")?;
-        if i < 2 || segs.get(i - 2) != Some(&"clusters") {
-            return None;
-        }
         segs.get(i + 1)
             .filter(|s| !s.is_empty())
             .map(|s| percent_decode(s))

@@ -132,6 +132,7 @@ pub async fn heartbeat(
             super::notify_reconciler(&mut *tx, "task state").await?;
         }
         store_source_offsets(&mut tx, id, reports).await?;
+        store_topics(&mut tx, id, reports).await?;
     }
     let assignments = assignments_in(&mut tx, id).await?;
     tx.commit().await?;
@@ -250,4 +251,41 @@ pub async fn assignments(
     let rows = assignments_in(&mut tx, worker_id).await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+/// Records the topics tasks report, fenced like offsets.
+async fn store_topics(
+    tx: &mut Transaction<'_, Postgres>,
+    worker_id: &str,
+    reports: &[TaskReport],
+) -> Result<(), sqlx::Error> {
+    let (mut connector_ids, mut task_ids, mut epochs, mut topics) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in reports {
+        for t in &r.topics {
+            connector_ids.push(r.id.connector_id.as_str());
+            task_ids.push(r.id.task as i32);
+            epochs.push(r.epoch);
+            topics.push(t.as_str());
+        }
+    }
+    if topics.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO connector_topics (connector_id, topic)
+         SELECT r.connector_id, r.topic
+         FROM UNNEST($2::text[], $3::int[], $4::bigint[], $5::text[]) AS r(connector_id, task_id, epoch, topic)
+         JOIN tasks t ON t.connector_id = r.connector_id AND t.task_id = r.task_id
+                     AND t.epoch = r.epoch AND t.worker_id = $1
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(worker_id)
+    .bind(&connector_ids)
+    .bind(&task_ids)
+    .bind(&epochs)
+    .bind(&topics)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

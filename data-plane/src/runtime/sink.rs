@@ -125,16 +125,33 @@ async fn run_inner(
             r = ErrorReporter::new(assignment, &settings, &client_id) => r?,
             _ = stopped(&mut control) => return Ok(()),
         };
-        let consumer: Arc<SinkConsumer> = Arc::new(
-            consumer::consumer_config(&assignment.kafka, &settings, config, &assignment.id.connector_id, &client_id)
-                .create_with_context(consumer::SinkContext::new(client_id.clone()))
-                .map_err(|source| KafkaSetupError::Client { what: "consumer", source })?,
+        let connector_id = &assignment.id.connector_id;
+        let consumer_config = consumer::consumer_config(
+            &assignment.kafka,
+            &settings,
+            config,
+            connector_id,
+            &client_id,
         );
-        consumer::subscribe(&consumer, &settings.subscription).map_err(|source| SinkError::Subscribe {
-            subscription: format!("{:?}", settings.subscription),
-            source,
+        let consumer: Arc<SinkConsumer> = Arc::new(
+            consumer_config
+                .create_with_context(consumer::SinkContext::new(client_id.clone()))
+                .map_err(|source| KafkaSetupError::Client {
+                    what: "consumer",
+                    source,
+                })?,
+        );
+        consumer::subscribe(&consumer, &settings.subscription).map_err(|source| {
+            SinkError::Subscribe {
+                subscription: format!("{:?}", settings.subscription),
+                source,
+            }
         })?;
-        tracing::info!(group = %consumer::group_id(&assignment.id.connector_id), subscription = ?settings.subscription, "sink task started");
+        tracing::info!(
+            group = %consumer::group_id(connector_id),
+            subscription = ?settings.subscription,
+            "sink task started"
+        );
         let mut runner = Runner {
             settings: &settings,
             pipeline: Pipeline {
@@ -163,8 +180,10 @@ async fn run_inner(
 /// Records consumed since the last commit.
 #[derive(Default)]
 struct Batch {
-    /// What `put` gets: converted, transformed, not dropped by a filter.
-    records: Vec<Record>,
+    /// What `put` gets (converted, transformed, not dropped by a filter),
+    /// each with the partition it was read from: a transform may have
+    /// renamed its topic.
+    records: Vec<((String, i32), Record)>,
     /// Per partition, the offset after the last record consumed (delivered,
     /// filtered or skipped alike): what the commit stores.
     next_offsets: BTreeMap<(String, i32), i64>,
@@ -185,11 +204,7 @@ impl Batch {
         if revoked.is_empty() {
             return;
         }
-        self.records.retain(|r| {
-            !revoked
-                .iter()
-                .any(|(t, p)| *t == r.topic && Some(*p) == r.kafka_partition)
-        });
+        self.records.retain(|(source, _)| !revoked.contains(source));
         self.next_offsets.retain(|k, _| !revoked.contains(k));
         if self.next_offsets.is_empty() {
             *self = Batch::default();
@@ -276,7 +291,9 @@ impl Runner<'_> {
     async fn accept(&mut self, raw: RawRecord, batch: &mut Batch) -> Result<(), SinkError> {
         batch.track(&raw);
         match self.pipeline.process(&raw) {
-            Ok(Some(record)) => batch.records.push(record),
+            Ok(Some(record)) => batch
+                .records
+                .push(((raw.topic.clone(), raw.partition), record)),
             Ok(None) => {}
             Err(error) => self.reporter.report(&raw, &error).await?,
         }
@@ -314,8 +331,13 @@ impl Runner<'_> {
                         }
                     };
                     if let Some(raw) = raw {
-                        if let Err(e) = consumer::pause_partition(&self.consumer, &raw.topic, raw.partition) {
-                            tracing::warn!(error = %e, topic = %raw.topic, partition = raw.partition, "pausing a partition failed");
+                        let paused =
+                            consumer::pause_partition(&self.consumer, &raw.topic, raw.partition);
+                        if let Err(e) = paused {
+                            tracing::warn!(
+                                error = %e, topic = %raw.topic, partition = raw.partition,
+                                "pausing a partition failed"
+                            );
                         }
                         self.accept(raw, batch).await?;
                     }
@@ -337,7 +359,10 @@ impl Runner<'_> {
         if batch.is_empty() {
             return Ok(true);
         }
-        let records = std::mem::take(&mut batch.records);
+        let records: Vec<Record> = std::mem::take(&mut batch.records)
+            .into_iter()
+            .map(|(_, record)| record)
+            .collect();
         let count = records.len();
         let first = records.first().map(describe).unwrap_or_default();
         if !records.is_empty()
@@ -368,9 +393,10 @@ impl Runner<'_> {
             Ok(()) => {}
             // Already written: these records come again after a restart or
             // rebalance, which at-least-once allows.
-            Err(e) => {
-                tracing::warn!(error = %e, "committing offsets failed; the records may be delivered again")
-            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "committing offsets failed; the records may be delivered again"
+            ),
         }
         self.status.add_records(count as u64);
         *batch = Batch::default();
@@ -442,10 +468,11 @@ mod tests {
         for (p, o) in [(0, 5), (1, 7), (0, 6)] {
             let r = raw("t", p, o);
             b.track(&r);
-            let mut rec = Record::new("t", None, None);
+            // A transform renamed the topic; the source partition still counts.
+            let mut rec = Record::new("renamed", None, None);
             rec.kafka_partition = Some(p);
             rec.kafka_offset = Some(o);
-            b.records.push(rec);
+            b.records.push((("t".to_string(), p), rec));
         }
         assert_eq!(
             b.next_offsets,

@@ -189,6 +189,7 @@ async fn produce_loop(
                         offsets.ack(seq);
                         continue;
                     };
+                    status.add_topic(&r.topic);
                     if !send(producer, &r, seq, control).await? {
                         return Ok(());
                     }

@@ -37,6 +37,7 @@ pub struct TaskStatus {
     state: Mutex<(TaskState, Option<String>)>,
     records: AtomicU64,
     offsets: Mutex<Vec<crate::protocol::SourceOffset>>,
+    topics: Mutex<std::collections::BTreeSet<String>>,
     /// Wakes the worker so state changes reach the control plane before the
     /// next regular heartbeat.
     changed: Arc<Notify>,
@@ -48,6 +49,7 @@ impl TaskStatus {
             state: Mutex::new((TaskState::Unassigned, None)),
             records: AtomicU64::new(0),
             offsets: Mutex::new(Vec::new()),
+            topics: Mutex::new(std::collections::BTreeSet::new()),
             changed,
         }
     }
@@ -92,6 +94,23 @@ impl TaskStatus {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Records that the task used `topic` (cheap when already known).
+    pub fn add_topic(&self, topic: &str) {
+        let mut t = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        if !t.contains(topic) {
+            t.insert(topic.to_string());
+        }
+    }
+
+    pub fn topics(&self) -> Vec<String> {
+        self.topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn add_records(&self, n: u64) {
@@ -157,6 +176,7 @@ impl TaskHandle {
             trace,
             records: self.status.records(),
             offsets: self.status.offsets(),
+            topics: self.status.topics(),
         }
     }
 

@@ -78,14 +78,15 @@ pub async fn create_topic(topic: &str, partitions: i32) {
 }
 
 /// Produces records (key, value; `None` value = tombstone) to one
-/// partition each, waiting for every acknowledgement.
+/// partition each, in order per partition, waiting for every acknowledgement.
 pub async fn produce(topic: &str, records: &[(i32, Option<&str>, Option<&str>)]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("message.timeout.ms", "20000")
+        .set("enable.idempotence", "true")
         .create()
         .expect("producer");
-    for (partition, key, value) in records {
+    let sends = records.iter().map(|(partition, key, value)| {
         let mut r: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(*partition);
         if let Some(k) = key {
             r = r.key(k);
@@ -93,9 +94,10 @@ pub async fn produce(topic: &str, records: &[(i32, Option<&str>, Option<&str>)])
         if let Some(v) = value {
             r = r.payload(v);
         }
-        producer
-            .send(r, Duration::from_secs(20))
-            .await
+        producer.send(r, Duration::from_secs(20))
+    });
+    for result in futures::future::join_all(sends).await {
+        result
             .unwrap_or_else(|(e, _)| panic!("producing to {topic} on {} failed: {e}", bootstrap()));
     }
 }

@@ -16,6 +16,7 @@ use super::precondition::{check_if_match, etag_header};
 use super::{connector_not_found, load, scoped_cluster, view, AppState};
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
+use crate::connector_secrets::{open_secrets, seal_secrets};
 use crate::error::ApiError;
 use crate::store::connectors::{self as store, ConfigMap, NewConnector};
 use crate::store::notify_reconciler;
@@ -94,7 +95,11 @@ async fn write_config(
         }
     }
     restore_masked_secrets(&mut config, stored)?;
-    let plugin = super::check_config(&config)?;
+    // Validate what the worker will see: stored secrets opened.
+    let mut plain = config.clone();
+    open_secrets(&mut plain, &state.secrets);
+    let plugin = super::check_config(&plain)?;
+    seal_secrets(&mut config, stored, &state.secrets);
     let (c, created) = store::upsert(
         &mut tx,
         NewConnector {

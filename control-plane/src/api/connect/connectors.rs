@@ -134,6 +134,8 @@ pub async fn create(
     }
     let plugin = check_config(&config)?;
 
+    let mut stored_config = config.clone();
+    crate::connector_secrets::seal_secrets(&mut stored_config, None, &state.secrets);
     let mut tx = state.pool.begin().await?;
     if let Some(idem) = &idem {
         if let Some((status, body)) = idem.begin(&mut tx, &who.org_id).await? {
@@ -149,7 +151,7 @@ pub async fn create(
             name: &name,
             class: plugin.class(),
             connector_type: plugin.connector_type().as_str(),
-            config: &config,
+            config: &stored_config,
         },
     )
     .await

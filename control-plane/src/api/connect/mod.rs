@@ -43,6 +43,11 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{c}/{{name}}/stop"), put(lifecycle::stop))
         .route(&format!("{c}/{{name}}/restart"), post(lifecycle::restart))
         .route(&format!("{c}/{{name}}/tasks"), get(tasks::list))
+        .route(&format!("{c}/{{name}}/topics"), get(tasks::topics))
+        .route(
+            &format!("{c}/{{name}}/topics/reset"),
+            put(tasks::reset_topics),
+        )
         .route(
             &format!("{c}/{{name}}/tasks/{{task}}/status"),
             get(tasks::status),

@@ -78,3 +78,42 @@ pub async fn restart(
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `GET …/topics`: the topics the connector has used since its creation or
+/// last reset (sinks: also the topics they are configured to read).
+pub async fn topics(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id, name)): ConnectorPath,
+) -> Result<Json<Value>, ApiError> {
+    let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
+    let mut topics: Vec<String> = sqlx::query_scalar(
+        "SELECT topic FROM connector_topics WHERE connector_id = $1 ORDER BY topic",
+    )
+    .bind(&c.id)
+    .fetch_all(&state.pool)
+    .await?;
+    if c.connector_type == "sink" {
+        for t in crate::kafka_admin::sink_topics(&c.config) {
+            if !topics.contains(&t) {
+                topics.push(t);
+            }
+        }
+        topics.sort();
+    }
+    Ok(Json(json!({ c.name.clone(): { "topics": topics } })))
+}
+
+/// `PUT …/topics/reset`: forget the recorded topics.
+pub async fn reset_topics(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((env, cluster_id, name)): ConnectorPath,
+) -> Result<Response, ApiError> {
+    let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
+    sqlx::query("DELETE FROM connector_topics WHERE connector_id = $1")
+        .bind(&c.id)
+        .execute(&state.pool)
+        .await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}

@@ -19,6 +19,8 @@ use crate::runtime::kafka::client_config;
 
 pub type SinkConsumer = StreamConsumer<SinkContext>;
 
+/// Prefetch bound per task consumer (KiB).
+const QUEUED_KBYTES: &str = "16384";
 /// librdkafka refuses a poll interval below the session timeout.
 const SESSION_TIMEOUT_MS: u64 = 45_000;
 
@@ -53,6 +55,9 @@ pub fn consumer_config(
         )
         // A topic that does not exist yet is waited for, not created.
         .set("allow.auto.create.topics", "false")
+        // librdkafka prefetches up to 64 MiB per consumer by default; a
+        // worker runs many tasks, so each prefetches less.
+        .set("queued.max.messages.kbytes", QUEUED_KBYTES)
         .set_log_level(RDKafkaLogLevel::Warning);
     if let Some(level) = &settings.isolation_level {
         cfg.set("isolation.level", level);

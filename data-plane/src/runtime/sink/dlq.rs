@@ -89,6 +89,14 @@ impl ErrorReporter {
                     "skipping a record (errors.tolerance=all): {error}"
                 );
             }
+        } else if self.dlq.is_none() {
+            // Neither logged nor dead-lettered, a skipped record would vanish
+            // without a trace; its coordinates (never its content) are logged.
+            tracing::warn!(
+                topic = %raw.topic, partition = raw.partition, offset = raw.offset,
+                stage = error.stage.as_str(),
+                "skipping a record (errors.tolerance=all; set errors.log.enable or a dead letter queue for details)"
+            );
         }
         match &mut self.dlq {
             Some(dlq) => dlq.send(raw, error, &self.connector_name, self.task).await,

@@ -1,0 +1,167 @@
+//! `GET /metrics`: Prometheus text exposition of the fleet and reconciler
+//! state, read from Postgres at scrape time so any replica answers the same.
+//! Operator credentials only (Prometheus `basic_auth`); tenants get 404.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Extension, Router};
+
+use super::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// Writes one metric family: HELP, TYPE and samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, v) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {v}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    }
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !who.operator {
+        return Err(ApiError::not_found("not found"));
+    }
+    let pool = &state.pool;
+    let leader: Option<(i64, String)> =
+        sqlx::query_as("SELECT epoch, holder FROM reconciler_leader WHERE id = 1")
+            .fetch_optional(pool)
+            .await?;
+    let workers: Vec<(bool, bool, i64)> = sqlx::query_as(
+        "SELECT draining, lease_expires_at > now(), count(*) FROM workers GROUP BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    let tasks: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM tasks GROUP BY state ORDER BY state")
+            .fetch_all(pool)
+            .await?;
+    let connectors: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT target_state, count(*) FROM connectors GROUP BY target_state ORDER BY target_state",
+    )
+    .fetch_all(pool)
+    .await?;
+    let records: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT c.id, c.connector_type, COALESCE(sum(t.records), 0)::bigint
+         FROM connectors c LEFT JOIN tasks t ON t.connector_id = c.id GROUP BY c.id, c.connector_type ORDER BY c.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let scaling: (i64, Option<i32>) =
+        sqlx::query_as("SELECT count(*), (SELECT to_count FROM scaling_events ORDER BY id DESC LIMIT 1) FROM scaling_events")
+            .fetch_one(pool)
+            .await?;
+    let restarts: (i64,) =
+        sqlx::query_as("SELECT COALESCE(sum(restart_attempts), 0)::bigint FROM tasks")
+            .fetch_one(pool)
+            .await?;
+
+    let mut out = String::new();
+    family(
+        &mut out,
+        "tributary_reconciler_leader_epoch",
+        "gauge",
+        "Epoch of the current reconciler leader (fences stale leaders).",
+        &leader
+            .iter()
+            .map(|(e, h)| (format!("holder=\"{}\"", label(h)), *e as f64))
+            .collect::<Vec<_>>(),
+    );
+    family(
+        &mut out,
+        "tributary_workers",
+        "gauge",
+        "Registered workers by lease and draining state.",
+        &workers
+            .iter()
+            .map(|(draining, live, n)| {
+                (
+                    format!(
+                        "draining=\"{draining}\",lease=\"{}\"",
+                        if *live { "live" } else { "expired" }
+                    ),
+                    *n as f64,
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    family(
+        &mut out,
+        "tributary_tasks",
+        "gauge",
+        "Tasks by reported state.",
+        &tasks
+            .iter()
+            .map(|(s, n)| (format!("state=\"{}\"", label(s)), *n as f64))
+            .collect::<Vec<_>>(),
+    );
+    family(
+        &mut out,
+        "tributary_connectors",
+        "gauge",
+        "Connectors by target state.",
+        &connectors
+            .iter()
+            .map(|(s, n)| (format!("target_state=\"{}\"", label(s)), *n as f64))
+            .collect::<Vec<_>>(),
+    );
+    family(
+        &mut out,
+        "tributary_connector_records",
+        "gauge",
+        "Records produced (source) or delivered (sink) by the running task incarnations.",
+        &records
+            .iter()
+            .map(|(id, kind, n)| {
+                (
+                    format!("connector=\"{}\",type=\"{}\"", label(id), label(kind)),
+                    *n as f64,
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    family(
+        &mut out,
+        "tributary_scaling_decisions_total",
+        "counter",
+        "Scaling decisions taken by the reconciler.",
+        &[(String::new(), scaling.0 as f64)],
+    );
+    family(
+        &mut out,
+        "tributary_workers_desired",
+        "gauge",
+        "Worker count asked of the provider by the last scaling decision.",
+        &[(String::new(), f64::from(scaling.1.unwrap_or(0)))],
+    );
+    family(
+        &mut out,
+        "tributary_task_restart_attempts",
+        "gauge",
+        "Automatic restart attempts of currently failing tasks.",
+        &[(String::new(), restarts.0 as f64)],
+    );
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
