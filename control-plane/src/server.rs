@@ -115,6 +115,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let reconciler = Reconciler::new(
         pool.clone(),
+        Arc::clone(&state.secrets),
         provider.clone(),
         ReconcilerSettings {
             holder: format!("{}:{}", hostname(), std::process::id()),

@@ -361,6 +361,33 @@ async fn retries_and_concurrent_writes_yield_one_connector() -> anyhow::Result<(
     pool.close().await;
     assert_eq!(generation, 1, "identical PUTs do not bump the generation");
 
+    // Opt-in pagination with Confluent's list envelope.
+    let (code, page) = cp.call("GET", &format!("{base}?page_size=1"), None).await?;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(page["data"], json!(["idem"]));
+    assert_eq!(page["metadata"]["total_size"], 2);
+    let next = page["metadata"]["next"]
+        .as_str()
+        .expect("next page")
+        .to_string();
+    let (_, page) = cp
+        .call("GET", next.trim_start_matches(&cp.url), None)
+        .await?;
+    assert_eq!(page["data"], json!(["many"]));
+    let (_, page) = cp
+        .call(
+            "GET",
+            &format!("{base}?page_size=1&page_token=many&expand=status"),
+            None,
+        )
+        .await?;
+    assert_eq!(page["data"], json!([]));
+    assert!(page["metadata"].get("next").is_none(), "{page}");
+    let (code, _) = cp
+        .call("GET", &format!("{base}?page_size=1000"), None)
+        .await?;
+    assert_eq!(code, 400);
+
     cp.stop().await
 }
 

@@ -212,7 +212,7 @@ async fn datagen_orders_into_mysql_with_pause_and_resume() -> anyhow::Result<()>
 
     // Shapes of the rows: ORDERS fields, the nested address kept as JSON text.
     let row = sqlx::query(&format!(
-        "SELECT orderid, itemid, orderunits, address FROM `{topic}` WHERE orderid = 0"
+        "SELECT orderid, itemid, orderunits, CAST(address AS CHAR) AS address FROM `{topic}` WHERE orderid = 0"
     ))
     .fetch_one(&mysql)
     .await?;

@@ -208,6 +208,10 @@ impl ControlPlane {
                 opts.worker_capacity.to_string(),
             )
             .env("RUST_LOG", "info,tributary_control_plane=debug")
+            // Tests drive the API faster than a tenant would; the tests of the
+            // rate limit itself set it low through `extra_env`.
+            .env("TRIBUTARY_RATE_LIMIT_PER_SECOND", "2000")
+            .env("TRIBUTARY_RATE_LIMIT_BURST", "4000")
             .envs(opts.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

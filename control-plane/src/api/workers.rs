@@ -57,6 +57,15 @@ async fn register(
 fn assignment(row: AssignmentRow, secrets: &SecretBox) -> TaskAssignment {
     let mut config = row.config.0;
     open_secrets(&mut config, secrets);
+    let properties = crate::store::tenancy::connection_properties(
+        &row.client_properties,
+        row.secret_properties.as_deref(),
+        secrets,
+    )
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, connector = %row.connector_id, "cluster credentials do not open");
+        row.client_properties.0.clone()
+    });
     TaskAssignment {
         id: TaskId {
             connector_id: row.connector_id,
@@ -72,7 +81,7 @@ fn assignment(row: AssignmentRow, secrets: &SecretBox) -> TaskAssignment {
         config,
         kafka: KafkaConnection {
             bootstrap_servers: row.bootstrap_endpoint,
-            properties: row.client_properties.0,
+            properties,
         },
         offsets: row.offsets,
     }

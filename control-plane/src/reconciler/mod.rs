@@ -40,6 +40,8 @@ pub struct ReconcilerSettings {
 
 pub struct Reconciler {
     pool: PgPool,
+    /// Opens registered clusters' credentials for offset changes.
+    secrets: Arc<crate::secrets::SecretBox>,
     provider: Arc<dyn WorkerProvider>,
     settings: ReconcilerSettings,
     scaler: Scaler,
@@ -66,12 +68,14 @@ pub struct PassReport {
 impl Reconciler {
     pub fn new(
         pool: PgPool,
+        secrets: Arc<crate::secrets::SecretBox>,
         provider: Arc<dyn WorkerProvider>,
         settings: ReconcilerSettings,
     ) -> Reconciler {
         let scaler = Scaler::new(settings.scale_down_cooldown);
         Reconciler {
             pool,
+            secrets,
             provider,
             settings,
             scaler,
@@ -190,7 +194,7 @@ impl Reconciler {
             crate::store::notify_assignments(&mut *tx).await?;
         }
         tx.commit().await?;
-        offsets::apply_ready(&self.pool).await?;
+        offsets::apply_ready(&self.pool, &self.secrets).await?;
         if self.provider.elastic() {
             self.scale(weight).await?;
         }

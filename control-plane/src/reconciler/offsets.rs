@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use crate::kafka_admin::{self, KafkaAdminError, SinkOffset};
+use crate::secrets::SecretBox;
 use crate::store::offsets::{self, OffsetRequest};
 use crate::store::tenancy::Cluster;
 
@@ -18,7 +19,7 @@ const GROUP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 const SOURCE_RESET_MESSAGE: &str = "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be reset manually in the system that the connector uses.";
 
-pub async fn apply_ready(pool: &PgPool) -> Result<(), sqlx::Error> {
+pub async fn apply_ready(pool: &PgPool, secrets: &SecretBox) -> Result<(), sqlx::Error> {
     for r in offsets::ready_requests(pool).await? {
         let target: Option<(String, String, Cluster)> = {
             let row: Option<(String, String, String)> = sqlx::query_as(
@@ -31,7 +32,7 @@ pub async fn apply_ready(pool: &PgPool) -> Result<(), sqlx::Error> {
                 None => None,
                 Some((kind, cluster_id, org)) => {
                     let cluster: Option<Cluster> = sqlx::query_as(
-                        "SELECT id, org_id, environment_id, display_name, bootstrap_endpoint, client_properties, created_at, updated_at
+                        "SELECT id, org_id, environment_id, display_name, bootstrap_endpoint, client_properties, secret_properties, created_at, updated_at
                          FROM kafka_clusters WHERE id = $1 AND org_id = $2",
                     )
                     .bind(&cluster_id)
@@ -48,7 +49,7 @@ pub async fn apply_ready(pool: &PgPool) -> Result<(), sqlx::Error> {
         let outcome = if kind == "source" {
             apply_source(pool, &r).await
         } else {
-            apply_sink(pool, &r, &id, &cluster).await
+            apply_sink(pool, &r, &id, &cluster, secrets).await
         };
         match outcome {
             Ok(Some((message, previous))) => {
@@ -106,9 +107,13 @@ async fn apply_sink(
     r: &OffsetRequest,
     id: &str,
     cluster: &Cluster,
+    secrets: &SecretBox,
 ) -> Result<Applied, String> {
     let group = kafka_admin::sink_group(id);
-    let (bootstrap, props) = (&cluster.bootstrap_endpoint, &cluster.client_properties.0);
+    let props = cluster
+        .connection_properties(secrets)
+        .map_err(|e| e.to_string())?;
+    let (bootstrap, props) = (&cluster.bootstrap_endpoint, &props);
     match kafka_admin::ensure_group_idle(bootstrap, props, &group).await {
         Ok(()) => {}
         Err(KafkaAdminError::GroupActive { .. })

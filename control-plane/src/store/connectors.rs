@@ -90,18 +90,32 @@ pub async fn create(
     }
 }
 
+/// Connectors of a cluster by name; `after`/`limit` page through them.
 pub async fn list(
     pool: &PgPool,
     org_id: &str,
     cluster_id: &str,
+    after: Option<&str>,
+    limit: Option<i64>,
 ) -> Result<Vec<Connector>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLS} FROM connectors WHERE org_id = $1 AND cluster_id = $2 ORDER BY name"
+        "SELECT {COLS} FROM connectors WHERE org_id = $1 AND cluster_id = $2
+           AND ($3::text IS NULL OR name > $3) ORDER BY name LIMIT $4"
     ))
     .bind(org_id)
     .bind(cluster_id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+pub async fn count(pool: &PgPool, org_id: &str, cluster_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM connectors WHERE org_id = $1 AND cluster_id = $2")
+        .bind(org_id)
+        .bind(cluster_id)
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn get(

@@ -34,6 +34,8 @@ pub struct AssignmentRow {
     pub bootstrap_endpoint: String,
     pub client_properties: Json<BTreeMap<String, String>>,
     pub connector_type: String,
+    /// The cluster's sealed credentials.
+    pub secret_properties: Option<String>,
     #[sqlx(skip)]
     pub offsets: Vec<SourceOffset>,
 }
@@ -232,7 +234,7 @@ async fn assignments_in(
 ) -> Result<Vec<AssignmentRow>, sqlx::Error> {
     let rows = sqlx::query_as(
         "SELECT t.connector_id, t.task_id, t.epoch, t.config, c.name AS connector_name, c.target_state,
-                k.bootstrap_endpoint, k.client_properties, c.connector_type
+                k.bootstrap_endpoint, k.client_properties, c.connector_type, k.secret_properties
          FROM tasks t JOIN connectors c ON c.id = t.connector_id JOIN kafka_clusters k ON k.id = c.cluster_id
          WHERE t.worker_id = $1 ORDER BY t.connector_id, t.task_id",
     )

@@ -208,17 +208,120 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
     let expand = expansions(query.as_deref())?;
-    let connectors = store::list(&state.pool, &who.org_id, &cluster.id).await?;
+    let page = paging(query.as_deref())?;
+    let mut connectors = store::list(
+        &state.pool,
+        &who.org_id,
+        &cluster.id,
+        page.as_ref().and_then(|p| p.page_token.as_deref()),
+        page.as_ref().and_then(|p| p.page_size),
+    )
+    .await?;
+    // A caller bound to some connectors only sees those.
+    let names = connectors.iter().map(|c| c.name.clone()).collect();
+    let visible =
+        crate::auth::authz::visible_connectors(&state.pool, &who, &env, &cluster.id, names).await?;
+    connectors.retain(|c| visible.contains(&c.name));
+    if let Some(page) = page {
+        // Opt-in pagination: Confluent's v2 list envelope.
+        let size = page.size()?;
+        let total = store::count(&state.pool, &who.org_id, &cluster.id).await?;
+        let base = format!(
+            "{}/connect/v1/environments/{env}/clusters/{cluster_id}/connectors{}",
+            state.public_url,
+            if expand.is_empty() {
+                String::new()
+            } else {
+                format!("?expand={}", expand.join(","))
+            }
+        );
+        let last = connectors.last().map(|c| c.name.clone());
+        let data: Vec<Value> = if expand.is_empty() {
+            connectors.iter().map(|c| json!(c.name)).collect()
+        } else {
+            let expanded = expand_all(&state, &cluster, &connectors, &expand).await?;
+            connectors
+                .iter()
+                .map(|c| {
+                    let mut e = expanded.get(&c.name).cloned().unwrap_or(json!({}));
+                    e["name"] = json!(c.name);
+                    e
+                })
+                .collect()
+        };
+        let mut body = crate::api::v2::list_page(
+            "connect/v1",
+            "ConnectorList",
+            &base,
+            data,
+            last,
+            size,
+            total,
+        );
+        if let Some(next) = body["metadata"]["next"].as_str() {
+            // Tokens are connector names: encode them for the URL.
+            body["metadata"]["next"] = json!(next.replace(' ', "%20"));
+        }
+        return Ok(Json(body));
+    }
     if expand.is_empty() {
         return Ok(Json(json!(connectors
             .iter()
             .map(|c| &c.name)
             .collect::<Vec<_>>())));
     }
+    Ok(Json(Value::Object(
+        expand_all(&state, &cluster, &connectors, &expand).await?,
+    )))
+}
+
+/// `page_size`/`page_token` of a list request; `None` when not paginating.
+fn paging(query: Option<&str>) -> Result<Option<crate::api::v2::PageParams>, ApiError> {
+    let q = query.unwrap_or("");
+    if !q.contains("page_size") && !q.contains("page_token") {
+        return Ok(None);
+    }
+    let params = parse_paging(q)?;
+    Ok(Some(crate::api::v2::PageParams {
+        page_size: Some(params.size()?),
+        page_token: params.page_token,
+    }))
+}
+
+fn parse_paging(q: &str) -> Result<crate::api::v2::PageParams, ApiError> {
+    let mut p = crate::api::v2::PageParams::default();
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned();
+        match k {
+            "page_size" => {
+                p.page_size = Some(v.parse().map_err(|_| {
+                    ApiError::invalid_field(
+                        "page_size",
+                        format!("page_size must be an integer, not \"{v}\""),
+                    )
+                })?)
+            }
+            "page_token" => p.page_token = Some(v),
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// The `?expand=` objects of each connector, keyed by name.
+async fn expand_all(
+    state: &AppState,
+    cluster: &crate::store::tenancy::Cluster,
+    connectors: &[store::Connector],
+    expand: &[String],
+) -> Result<Map<String, Value>, ApiError> {
     let ids: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
     let tasks = store::tasks_of(&state.pool, &ids).await?;
     let mut out = Map::new();
-    for c in &connectors {
+    for c in connectors {
         let mine: Vec<&Task> = tasks.iter().filter(|t| t.connector_id == c.id).collect();
         let mut entry = Map::new();
         if expand.iter().any(|e| e == "id") {
@@ -229,7 +332,7 @@ pub async fn list(
                 "info".into(),
                 json!({
                     "name": c.name,
-                    "config": view::visible_config(&c.config, &c.class, &cluster),
+                    "config": view::visible_config(&c.config, &c.class, cluster),
                     "tasks": view::task_ids(&c.name, mine.len()),
                     "type": c.connector_type,
                 }),
@@ -240,7 +343,7 @@ pub async fn list(
         }
         out.insert(c.name.clone(), Value::Object(entry));
     }
-    Ok(Json(Value::Object(out)))
+    Ok(out)
 }
 
 pub async fn read(

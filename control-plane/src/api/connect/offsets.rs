@@ -37,9 +37,10 @@ pub async fn current_offsets(
     if c.connector_type == "source" {
         return Ok(offsets::source_offsets(&state.pool, &c.id).await?);
     }
+    let props = cluster.connection_properties(&state.secrets)?;
     let committed = kafka_admin::committed_offsets(
         &cluster.bootstrap_endpoint,
-        &cluster.client_properties,
+        &props,
         &kafka_admin::sink_group(&c.id),
         &kafka_admin::sink_topics(&c.config),
     )
