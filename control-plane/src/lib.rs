@@ -12,6 +12,7 @@ pub mod ids;
 pub mod kafka_admin;
 pub mod provider;
 pub mod reconciler;
+pub mod rotate;
 pub mod secrets;
 pub mod server;
 pub mod store;

@@ -1,8 +1,9 @@
 //! `control-plane`: serve the API and run the reconciler, or apply migrations.
 
 use clap::{Parser, Subcommand};
+use tributary_control_plane::auth::settings::SecretKeyArgs;
 use tributary_control_plane::config::{DatabaseArgs, ServeArgs};
-use tributary_control_plane::{server, store};
+use tributary_control_plane::{rotate, server, store};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +22,14 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Re-seal every stored secret with TRIBUTARY_SECRETS_KEY (old keys in
+    /// TRIBUTARY_SECRETS_KEY_PREVIOUS), then exit.
+    RotateSecrets {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        keys: SecretKeyArgs,
+    },
 }
 
 #[tokio::main]
@@ -35,6 +44,21 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => server::run(*args).await,
+        Command::RotateSecrets { db, keys } => {
+            anyhow::ensure!(
+                keys.secrets_key.is_some(),
+                "TRIBUTARY_SECRETS_KEY must name the new key to rotate to"
+            );
+            let secrets = keys.secret_box()?;
+            let pool = store::connect(&db.database_url).await?;
+            store::migrate(&pool).await?;
+            let r = rotate::run(&pool, &secrets).await?;
+            println!(
+                "re-sealed secrets of {} connector(s), {} task(s), {} cluster(s)",
+                r.connectors, r.tasks, r.clusters
+            );
+            Ok(())
+        }
         Command::Migrate(db) => {
             let pool = store::connect(&db.database_url).await?;
             store::migrate(&pool).await?;

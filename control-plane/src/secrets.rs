@@ -37,6 +37,8 @@ impl From<SecretError> for ApiError {
 /// Encrypts and decrypts secrets with the deployment's key.
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// Earlier keys: they still open secrets, never seal new ones (rotation).
+    previous: Vec<Aes256Gcm>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -56,6 +58,7 @@ impl SecretBox {
         }
         Ok(SecretBox {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&raw)),
+            previous: Vec::new(),
         })
     }
 
@@ -66,7 +69,15 @@ impl SecretBox {
 
     /// The configured key, or a generated one (with a loud warning: values
     /// sealed with it cannot be opened after a restart or by other replicas).
-    pub fn from_config(key: Option<&str>) -> Result<SecretBox, SecretError> {
+    pub fn from_config(key: Option<&str>, previous: &[String]) -> Result<SecretBox, SecretError> {
+        let mut b = SecretBox::from_current(key)?;
+        for k in previous.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+            b.previous.push(SecretBox::from_base64(k)?.cipher);
+        }
+        Ok(b)
+    }
+
+    fn from_current(key: Option<&str>) -> Result<SecretBox, SecretError> {
         match key.map(str::trim).filter(|k| !k.is_empty()) {
             Some(k) => SecretBox::from_base64(k),
             None => {
@@ -102,11 +113,31 @@ impl SecretBox {
             return Err(SecretError::Malformed);
         }
         let (nonce, ct) = raw.split_at(NONCE_LEN);
-        let pt = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| SecretError::Open)?;
+        // The GCM tag tells which key sealed it: only the right one opens.
+        let pt = std::iter::once(&self.cipher)
+            .chain(self.previous.iter())
+            .find_map(|c| c.decrypt(Nonce::from_slice(nonce), ct).ok())
+            .ok_or(SecretError::Open)?;
         String::from_utf8(pt).map_err(|_| SecretError::Malformed)
+    }
+
+    /// Re-seals a value with the current key if an earlier key sealed it;
+    /// `None` when it is already current (or not sealed at all).
+    pub fn reseal(&self, sealed: &str) -> Result<Option<String>, SecretError> {
+        if !SecretBox::is_sealed(sealed) {
+            return Ok(None);
+        }
+        let body = sealed.strip_prefix(PREFIX).ok_or(SecretError::Malformed)?;
+        let raw = STANDARD.decode(body).map_err(|_| SecretError::Malformed)?;
+        if raw.len() < NONCE_LEN + 16 {
+            return Err(SecretError::Malformed);
+        }
+        let (nonce, ct) = raw.split_at(NONCE_LEN);
+        if self.cipher.decrypt(Nonce::from_slice(nonce), ct).is_ok() {
+            return Ok(None);
+        }
+        let plain = self.decrypt(sealed)?;
+        Ok(Some(self.encrypt(&plain)))
     }
 
     /// Whether a stored value is sealed by this module (as opposed to plain text).
@@ -118,6 +149,21 @@ impl SecretBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotation_opens_old_secrets_and_reseals_them_with_the_new_key() {
+        let old_key = SecretBox::generate_key();
+        let old = SecretBox::from_base64(&old_key).unwrap();
+        let sealed = old.encrypt("hunter2");
+        let new_key = SecretBox::generate_key();
+        let rotating = SecretBox::from_config(Some(&new_key), &[old_key]).unwrap();
+        assert_eq!(rotating.decrypt(&sealed).unwrap(), "hunter2");
+        let resealed = rotating.reseal(&sealed).unwrap().expect("re-sealed");
+        assert_eq!(rotating.reseal(&resealed).unwrap(), None, "already current");
+        let only_new = SecretBox::from_config(Some(&new_key), &[]).unwrap();
+        assert_eq!(only_new.decrypt(&resealed).unwrap(), "hunter2");
+        assert!(only_new.decrypt(&sealed).is_err(), "the old key is gone");
+    }
 
     #[test]
     fn round_trips_and_randomises() {

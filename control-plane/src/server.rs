@@ -96,7 +96,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         pool: pool.clone(),
         keys: Arc::new(KeyVerifier::default()),
         secrets: Arc::new(
-            crate::secrets::SecretBox::from_config(args.access.secrets_key.as_deref())
+            args.access
+                .keys
+                .secret_box()
                 .context("TRIBUTARY_SECRETS_KEY")?,
         ),
         access: Arc::new(

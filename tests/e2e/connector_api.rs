@@ -399,3 +399,63 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
     out.extend(joined);
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_key_rotation_reseals_without_restarting_tasks() -> anyhow::Result<()> {
+    use tributary_control_plane::secrets::SecretBox;
+    let old_key = SecretBox::generate_key();
+    let new_key = SecretBox::generate_key();
+    let cp = ControlPlane::start(ControlPlaneOptions {
+        extra_env: vec![("TRIBUTARY_SECRETS_KEY".into(), old_key.clone())],
+        ..ControlPlaneOptions::default()
+    })
+    .await?;
+    let (env, cluster) = cp.default_cluster().await?;
+    let path = format!("/connect/v1/environments/{env}/clusters/{cluster}/connectors/rot");
+    let (code, body) = cp
+        .call(
+            "PUT",
+            &format!("{path}/config"),
+            Some(datagen(&unique_topic("rot"))),
+        )
+        .await?;
+    assert_eq!(code, 200, "{body}");
+    wait_state(&cp, &path, "RUNNING", Some("RUNNING")).await?;
+
+    let pool = sqlx::PgPool::connect(&cp.db.url).await?;
+    let read = || async {
+        let row: (String, i64, i64) = sqlx::query_as(
+            "SELECT c.config->>'kafka.api.secret', c.generation, (SELECT max(epoch) FROM tasks t WHERE t.connector_id = c.id)
+             FROM connectors c WHERE c.name = 'rot'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        anyhow::Ok(row)
+    };
+    let before = read().await?;
+    let out = std::process::Command::new(tributary_tests::bin_dir().join("control-plane"))
+        .arg("rotate-secrets")
+        .env("DATABASE_URL", &cp.db.url)
+        .env("TRIBUTARY_SECRETS_KEY", &new_key)
+        .env("TRIBUTARY_SECRETS_KEY_PREVIOUS", &old_key)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("1 connector(s), 2 task(s)"), "{said}");
+    let after = read().await?;
+    assert_ne!(after.0, before.0, "re-sealed");
+    assert_eq!(
+        (after.1, after.2),
+        (before.1, before.2),
+        "no new generation, no restart"
+    );
+    let new_box = SecretBox::from_config(Some(&new_key), &[])?;
+    assert_eq!(new_box.decrypt(&after.0)?, "the-secret-value");
+    assert!(new_box.decrypt(&before.0).is_err());
+    pool.close().await;
+    cp.stop().await
+}

@@ -4,13 +4,39 @@
 
 use clap::Args;
 
+/// The keys that seal stored secrets; shared by `serve` and `rotate-secrets`.
 #[derive(Debug, Clone, Args)]
-pub struct AccessArgs {
+pub struct SecretKeyArgs {
     /// Key that seals stored secrets (cluster credentials, connector passwords): base64 of 32
     /// bytes, e.g. `openssl rand -base64 32`. Generated per process when unset (with a warning):
     /// sealed values then do not survive a restart.
     #[arg(long, env = "TRIBUTARY_SECRETS_KEY", hide_env_values = true)]
     pub secrets_key: Option<String>,
+
+    /// Earlier keys (comma-separated), still accepted for opening secrets while
+    /// `control-plane rotate-secrets` re-seals them with the current key.
+    #[arg(
+        long,
+        env = "TRIBUTARY_SECRETS_KEY_PREVIOUS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub secrets_key_previous: Vec<String>,
+}
+
+impl SecretKeyArgs {
+    pub fn secret_box(&self) -> Result<crate::secrets::SecretBox, crate::secrets::SecretError> {
+        crate::secrets::SecretBox::from_config(
+            self.secrets_key.as_deref(),
+            &self.secrets_key_previous,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
 
     /// Sustained requests per second allowed per API key or signed-in user (0: no limit).
     #[arg(long, env = "TRIBUTARY_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
