@@ -23,6 +23,9 @@ pub enum ProviderKind {
     Process,
     /// Leave workers to the operator; only assign tasks to whoever registers.
     Static,
+    /// Scale a Deployment of workers through the Kubernetes API (in-cluster
+    /// service account, or KUBECONFIG).
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -72,11 +75,33 @@ pub struct ServeArgs {
     #[arg(long, env = "TRIBUTARY_LOG_DIR")]
     pub log_dir: Option<PathBuf>,
 
+    /// Kubernetes provider: namespace of the worker Deployments (default: the
+    /// kubeconfig's, or in a cluster the control plane's own namespace).
+    #[arg(long, env = "TRIBUTARY_K8S_NAMESPACE")]
+    pub k8s_namespace: Option<String>,
+
+    /// Kubernetes provider: the shared pool's worker Deployment; a dedicated
+    /// pool `p` runs in the Deployment `<this>-p`.
+    #[arg(
+        long,
+        env = "TRIBUTARY_K8S_DEPLOYMENT",
+        default_value = "tributary-worker"
+    )]
+    pub k8s_deployment: String,
+
+    /// Kubernetes provider: label selector matching the worker pods of every pool.
+    #[arg(
+        long,
+        env = "TRIBUTARY_K8S_SELECTOR",
+        default_value = "app.kubernetes.io/name=tributary-worker"
+    )]
+    pub k8s_selector: String,
+
     /// Task weight units one worker takes.
     #[arg(long, env = "TRIBUTARY_WORKER_CAPACITY", default_value_t = 8)]
     pub worker_capacity: u32,
 
-    /// Upper bound on the number of workers.
+    /// Upper bound on the number of workers of one worker pool.
     #[arg(long, env = "TRIBUTARY_MAX_WORKERS", default_value_t = 16)]
     pub max_workers: u32,
 
@@ -111,6 +136,18 @@ pub struct ServeArgs {
     /// Identity and access: secrets key, tokens, SSO, rate limits, body size, quotas.
     #[command(flatten)]
     pub access: crate::auth::settings::AccessArgs,
+
+    /// Egress policy for hosts named in connector configs (checked at create,
+    /// update, validate and task start): comma-separated `loopback`,
+    /// `private`, `link-local` and CIDRs allowed besides public addresses.
+    /// The cloud metadata address is allowed only by a CIDR naming it.
+    #[arg(
+        long,
+        env = "TRIBUTARY_EGRESS_ALLOW",
+        default_value = "",
+        value_parser = tributary_data_plane::connectors::egress::EgressPolicy::parse
+    )]
+    pub egress_allow: tributary_data_plane::connectors::egress::EgressPolicy,
 
     /// Safety-net reconcile interval in milliseconds (changes wake the reconciler at once).
     #[arg(long, env = "TRIBUTARY_RECONCILE_INTERVAL_MS", default_value_t = 1_000)]

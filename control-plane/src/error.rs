@@ -163,12 +163,35 @@ impl ApiError {
         json!({ "errors": [e] })
     }
 
-    fn connect_body(&self) -> serde_json::Value {
-        let message = match &self.field {
+    /// The detail, prefixed with the field at fault unless it names it.
+    fn message(&self) -> String {
+        match &self.field {
             Some(f) if !self.detail.contains(f.as_str()) => format!("{f}: {}", self.detail),
             _ => self.detail.clone(),
+        }
+    }
+
+    fn connect_body(&self) -> serde_json::Value {
+        json!({ "error": { "code": self.status.as_u16(), "message": self.message() } })
+    }
+
+    /// Upstream Kafka Connect's `ErrorMessage`. Upstream messages name
+    /// config keys plainly, so the field is named by its last segment
+    /// (`connection.host`, not `config/connection.host`), and only when the
+    /// detail does not already name it.
+    fn upstream_body(&self) -> serde_json::Value {
+        let message = match &self.field {
+            Some(f) => {
+                let key = f.rsplit('/').next().unwrap_or(f);
+                if self.detail.contains(key) {
+                    self.detail.clone()
+                } else {
+                    format!("{key}: {}", self.detail)
+                }
+            }
+            None => self.detail.clone(),
         };
-        json!({ "error": { "code": self.status.as_u16(), "message": message } })
+        json!({ "error_code": self.status.as_u16(), "message": message })
     }
 
     fn render(&self, body: serde_json::Value) -> Response {
@@ -203,20 +226,51 @@ pub async fn connect_error_shape(req: Request, next: Next) -> Response {
     match resp.extensions().get::<ApiError>() {
         Some(err) => {
             let err = err.clone();
-            let mut out = err.render(err.connect_body());
-            // Keep what middleware added (Retry-After, X-RateLimit-*, …).
-            for (name, value) in resp.headers() {
-                if name != header::CONTENT_TYPE
-                    && name != header::CONTENT_LENGTH
-                    && !out.headers().contains_key(name)
-                {
-                    out.headers_mut().insert(name.clone(), value.clone());
-                }
-            }
-            out
+            rerender(resp, &err, err.connect_body())
         }
         None => resp,
     }
+}
+
+/// Middleware for the Kafka-Connect-compatible routes (`/compat/connect/…`):
+/// re-renders any [`ApiError`] in upstream Kafka Connect's
+/// `{"error_code","message"}`, and gives error answers that carry none (an
+/// unknown route or method) upstream's body too (`HTTP 404 Not Found`).
+pub async fn upstream_error_shape(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let err = match resp.extensions().get::<ApiError>() {
+        Some(err) => err.clone(),
+        None if resp.status().is_client_error() || resp.status().is_server_error() => {
+            let status = resp.status();
+            ApiError::new(
+                status,
+                "http_error",
+                "HTTP Error",
+                format!(
+                    "HTTP {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("Error")
+                ),
+            )
+        }
+        None => return resp,
+    };
+    rerender(resp, &err, err.upstream_body())
+}
+
+/// `err` rendered with `body`, keeping the headers middleware added to
+/// `resp` (Retry-After, X-RateLimit-*, …).
+fn rerender(resp: Response, err: &ApiError, body: serde_json::Value) -> Response {
+    let mut out = err.render(body);
+    for (name, value) in resp.headers() {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !out.headers().contains_key(name)
+        {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -229,6 +283,20 @@ mod tests {
         let b = e.v2_body();
         assert_eq!(b["errors"][0]["status"], "400");
         assert_eq!(b["errors"][0]["source"]["pointer"], "/config~1kafka.topic");
+    }
+
+    #[test]
+    fn upstream_error_shape_has_error_code_and_message() {
+        let b = ApiError::conflict("Connector x already exists").upstream_body();
+        assert_eq!(
+            b,
+            json!({"error_code": 409, "message": "Connector x already exists"})
+        );
+        let b = ApiError::invalid_field("config/connection.host", "refused").upstream_body();
+        assert_eq!(b["message"], "connection.host: refused");
+        let b =
+            ApiError::invalid_field("config/kafka.topic", "kafka.topic: missing").upstream_body();
+        assert_eq!(b["message"], "kafka.topic: missing");
     }
 
     #[test]

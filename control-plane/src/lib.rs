@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod cleanup;
 pub mod config;
 pub mod connector_secrets;
 pub mod error;

@@ -30,6 +30,9 @@ enum Command {
         #[command(flatten)]
         keys: SecretKeyArgs,
     },
+    /// Print the OpenAPI document of the public API (the checked-in
+    /// openapi/openapi.json is this output) and exit.
+    Openapi,
 }
 
 #[tokio::main]
@@ -44,6 +47,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => server::run(*args).await,
+        Command::Openapi => {
+            print!("{}", tributary_control_plane::api::openapi::json());
+            Ok(())
+        }
         Command::RotateSecrets { db, keys } => {
             anyhow::ensure!(
                 keys.secrets_key.is_some(),

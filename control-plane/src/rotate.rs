@@ -30,6 +30,10 @@ pub enum RotateError {
     },
 }
 
+type ConfigJson = Json<BTreeMap<String, String>>;
+/// (connector id, task id, task config)
+type TaskConfigRow = (String, i32, ConfigJson);
+
 /// Re-seals the sealed values of a config map; true when one changed.
 fn reseal_map(
     map: &mut BTreeMap<String, String>,
@@ -56,7 +60,7 @@ fn reseal_map(
 pub async fn run(pool: &PgPool, secrets: &SecretBox) -> Result<Rotated, RotateError> {
     let mut out = Rotated::default();
     let mut tx = pool.begin().await?;
-    let connectors: Vec<(String, Json<BTreeMap<String, String>>)> =
+    let connectors: Vec<(String, ConfigJson)> =
         sqlx::query_as("SELECT id, config FROM connectors FOR UPDATE")
             .fetch_all(&mut *tx)
             .await?;
@@ -71,7 +75,7 @@ pub async fn run(pool: &PgPool, secrets: &SecretBox) -> Result<Rotated, RotateEr
             out.connectors += 1;
         }
     }
-    let tasks: Vec<(String, i32, Json<BTreeMap<String, String>>)> =
+    let tasks: Vec<TaskConfigRow> =
         sqlx::query_as("SELECT connector_id, task_id, config FROM tasks FOR UPDATE")
             .fetch_all(&mut *tx)
             .await?;

@@ -12,6 +12,7 @@ use crate::api::{self, AppState};
 use crate::auth::api_keys::KeyVerifier;
 use crate::bootstrap::{self, BootstrapSettings};
 use crate::config::{ProviderKind, ServeArgs};
+use crate::provider::kubernetes::{KubernetesProvider, KubernetesSettings};
 use crate::provider::process::{ProcessProvider, ProcessSettings};
 use crate::provider::static_pool::StaticPool;
 use crate::provider::WorkerProvider;
@@ -62,6 +63,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(org = %outcome.org_id, "first start: organization, environment, cluster and admin key created");
     }
 
+    if args.provider == ProviderKind::Kubernetes
+        && args.worker_token.as_deref().is_none_or(str::is_empty)
+    {
+        anyhow::bail!(
+            "the kubernetes provider needs TRIBUTARY_WORKER_TOKEN (the worker pods present the same token)"
+        );
+    }
     let worker_token = args
         .worker_token
         .clone()
@@ -79,10 +87,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 worker_token: worker_token.clone(),
                 capacity: args.worker_capacity,
                 log_dir: args.log_dir.clone(),
+                egress_allow: args.egress_allow.spec(),
             })
             .context("process provider")?,
         ),
         ProviderKind::Static => Arc::new(StaticPool),
+        ProviderKind::Kubernetes => Arc::new(
+            KubernetesProvider::connect(KubernetesSettings {
+                namespace: args.k8s_namespace.clone().unwrap_or_default(),
+                deployment: args.k8s_deployment.clone(),
+                selector: args.k8s_selector.clone(),
+            })
+            .await
+            .context("kubernetes provider")?,
+        ),
     };
 
     let (assignment_changes, _) = tokio::sync::watch::channel(0u64);
@@ -105,6 +123,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             crate::auth::AccessControl::from_args(&args.access).context("access settings")?,
         ),
         public_url: args.public_url().into(),
+        egress: Arc::new(args.egress_allow.clone()),
         worker_token: worker_token.into(),
         lease: args.lease(),
         heartbeat: args.heartbeat(),

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
+use tributary_data_plane::connectors::egress::{self, EgressPolicy};
 use tributary_data_plane::runtime::{Worker, WorkerConfig};
 
 #[derive(Debug, Parser)]
@@ -47,6 +48,14 @@ struct WorkerArgs {
     /// Bearer token for the worker protocol.
     #[arg(long, env = "TRIBUTARY_WORKER_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The worker pool this worker serves (unset or empty: the shared pool).
+    #[arg(long, env = "TRIBUTARY_WORKER_POOL")]
+    pool: Option<String>,
+    /// Egress policy for hosts named in connector configs, checked again at
+    /// task start: comma-separated `loopback`, `private`, `link-local` and
+    /// CIDRs allowed besides public addresses (default: public only).
+    #[arg(long, env = "TRIBUTARY_EGRESS_ALLOW", default_value = "", value_parser = EgressPolicy::parse)]
+    egress_allow: EgressPolicy,
 }
 
 fn init_logging(format: LogFormat) {
@@ -101,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
                     "no --token given: worker protocol requests carry no Authorization header"
                 );
             }
+            egress::install(args.egress_allow);
             // Every log line of the worker and its tasks carries the worker id.
             let span = tracing::info_span!("worker", worker = %worker_id);
             let worker = Worker::new(WorkerConfig {
@@ -108,6 +118,10 @@ async fn main() -> anyhow::Result<()> {
                 worker_id,
                 capacity: args.capacity,
                 token: args.token,
+                pool: args
+                    .pool
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
             })
             .context("cannot start the worker")?;
             worker.run(shutdown_signal()).instrument(span).await;

@@ -28,6 +28,10 @@ pub struct RegisterRequest {
     /// How many task weight units this worker accepts.
     pub capacity: u32,
     pub version: String,
+    /// The worker pool this worker serves (`None`: the shared pool). Tasks
+    /// of an organization with a dedicated pool go only to that pool's workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -148,6 +152,10 @@ pub struct TaskAssignment {
     /// resumes from the ones of its partitions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offsets: Vec<SourceOffset>,
+    /// The connector's environment: whose Schema Registry its converters use
+    /// (through the control plane's worker-authenticated registry routes).
+    #[serde(default)]
+    pub environment_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

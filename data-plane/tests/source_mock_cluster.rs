@@ -43,6 +43,7 @@ fn assignment(bootstrap: &str, topic: &str, extra: &[(&str, &str)]) -> TaskAssig
             properties: BTreeMap::new(),
         },
         offsets: Vec::new(),
+        environment_id: String::new(),
     }
 }
 

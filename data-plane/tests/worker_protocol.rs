@@ -110,6 +110,7 @@ fn orders_task(bootstrap: &str, epoch: i64, target_state: TargetState) -> TaskAs
             properties: BTreeMap::new(),
         },
         offsets: Vec::new(),
+        environment_id: String::new(),
     }
 }
 
@@ -150,6 +151,7 @@ async fn worker_follows_the_control_plane() {
         worker_id: "w-test".into(),
         capacity: 4,
         token: Some("tok".into()),
+        pool: None,
     })
     .unwrap();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

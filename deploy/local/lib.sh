@@ -22,6 +22,9 @@ trib_init() {
   TANSU_VERSION=${TANSU_VERSION:-0.6.0}
   TANSU_BIN=$TRIB_TOOLS/bin/tansu
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$TRIB_CACHE/target}
+  # Incremental state grows by gigabytes per build and only helps repeated
+  # edits in one checkout; the scripts build once per run.
+  export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
   mkdir -p "$TRIB_LOG_DIR" "$TRIB_CACHE"
   chmod 700 "$TRIBUTARY_HOME"
   # A rustup installed by an earlier run (or by us) may not be on PATH yet.
@@ -427,6 +430,31 @@ ensure_postgres() {
   fi
   psql "$PG_ADMIN_URL" -wXAtqc 'select 1' >/dev/null 2>&1 ||
     die "PostgreSQL at $PG_HOST:$PG_PORT refused the connection for DATABASE_URL (user or password?): $(psql "$PG_ADMIN_URL" -wXAtqc 'select 1' 2>&1 | head -n 1)"
+  pg_ensure_logical "$url"
+}
+
+# pg_ensure_logical URL: the Postgres CDC source needs wal_level=logical. A local cluster on
+# another level is switched and restarted (this ends its open sessions); a remote one is only
+# reported.
+pg_ensure_logical() {
+  local url=$1 level version name _status i
+  pg_parse_url "$url"
+  level=$(psql "$PG_ADMIN_URL" -wXAtqc 'show wal_level' 2>/dev/null || true)
+  [[ $level != logical ]] || return 0
+  if ! is_loopback "$PG_HOST" || [[ -z $(pg_local_clusters "$PG_PORT") ]]; then
+    log "postgres: wal_level is '$level', not logical: the Postgres CDC source will not work"
+    return 0
+  fi
+  log "postgres: setting wal_level=logical and restarting (was '$level')"
+  psql "$PG_ADMIN_URL" -wXqc 'alter system set wal_level = logical' >&2
+  while read -r version name _status; do
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" "$name" restart >&2
+  done < <(pg_local_clusters "$PG_PORT")
+  for ((i = 0; i < 30; i++)); do
+    pg_ready "$url" && break
+    sleep 1
+  done
+  pg_ready "$url" || die "PostgreSQL at $PG_HOST:$PG_PORT did not come back after the restart"
 }
 
 # ensure_database URL: creates the database named by URL when it does not exist.

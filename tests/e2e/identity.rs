@@ -6,6 +6,7 @@
 //! Confluent's published OpenAPI documents.
 
 mod schemas;
+mod tenant_matrix;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -445,6 +446,7 @@ struct Ids<'a> {
     sa: &'a str,
     key: &'a str,
     user: &'a str,
+    binding: &'a str,
 }
 
 /// A Confluent path template with `ids` filled in; None when a placeholder is unknown.
@@ -495,6 +497,7 @@ async fn assert_isolated_by_spec(
         sa: "sa-zz9zz9",
         key: "ZZZZZZZZZZZZZZZZ",
         user: "u-zz9zz9",
+        binding: "rb-zz9zz9",
     };
     let ops = schemas::operations(&[
         "org-v2.yaml",
@@ -612,12 +615,8 @@ async fn tenants_cannot_see_or_touch_each_other() -> anyhow::Result<()> {
         )
         .await?;
     let token = login(&cp, &email, "correct horse battery").await?;
-    assert_isolated(
-        &Caller::new(&cp, format!("Bearer {token}")),
-        &b,
-        "A's user token",
-    )
-    .await?;
+    let a_token = Caller::new(&cp, format!("Bearer {token}"));
+    assert_isolated(&a_token, &b, "A's user token").await?;
 
     // Every resource operation of Confluent's documents, with B's ids.
     let b_user = b
@@ -629,6 +628,10 @@ async fn tenants_cannot_see_or_touch_each_other() -> anyhow::Result<()> {
             Some(json!({"email": format!("{}@globex.test", unique("hank")), "full_name": "Hank"})),
         )
         .await?;
+    let b_bindings = b
+        .admin
+        .expect(200, "GET", "/iam/v2/role-bindings", None)
+        .await?;
     let b_ids = Ids {
         org: &b.org,
         env: &b.env,
@@ -637,9 +640,29 @@ async fn tenants_cannot_see_or_touch_each_other() -> anyhow::Result<()> {
         sa: &b.admin_sa,
         key: &b.admin_key,
         user: b_user["id"].as_str().unwrap_or_default(),
+        binding: b_bindings["data"][0]["id"].as_str().unwrap_or_default(),
     };
     assert_isolated_by_spec(&a.admin, &b_ids, "A's admin, by spec").await?;
     assert_isolated_by_spec(&a_resource, &b_ids, "A's resource key, by spec").await?;
+
+    // Every operation of our own document (openapi/openapi.json), each with
+    // an entry in the matrix, with each of A's credentials.
+    let anonymous = Caller::new(&cp, String::new());
+    for (who, label) in [
+        (&a.admin, "A's admin cloud key, by our spec"),
+        (&a_resource, "A's resource key, by our spec"),
+        (&a_token, "A's user token, by our spec"),
+    ] {
+        let n = tenant_matrix::assert_isolated_by_our_spec(who, &anonymous, &b_ids, label).await?;
+        assert!(n >= 60, "{label}: only {n} operations documented");
+    }
+    tenant_matrix::assert_docs_are_served(&cp.url).await?;
+    // And the victim's own reads (the operator's for the operator's
+    // endpoints) answer what the document says, body and all.
+    let operator = Caller::new(&cp, cp.basic_auth());
+    let ok =
+        tenant_matrix::assert_own_reads_conform(&b.admin, &operator, &anonymous, &b_ids).await?;
+    assert!(ok >= 30, "only {ok} reads answered 2xx");
 
     // The victim's data is intact.
     b.admin

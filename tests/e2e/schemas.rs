@@ -173,6 +173,109 @@ pub fn operations(files: &[&str]) -> Vec<(String, String)> {
     out
 }
 
+/// Tributary's own OpenAPI document, generated from the code and checked in
+/// at `openapi/openapi.json` (kept fresh by the control plane's tests).
+pub fn ours() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/openapi.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One operation of our document.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path template, e.g. `/org/v2/environments/{id}`.
+    pub path: String,
+    /// Names of the path parameters and of the required query parameters.
+    pub path_params: Vec<String>,
+    pub required_query: Vec<String>,
+    /// Whether the operation needs credentials (it has no empty security requirement).
+    pub authenticated: bool,
+}
+
+/// Every operation of our document.
+pub fn our_operations() -> Vec<Operation> {
+    let doc = ours();
+    let mut out = vec![];
+    for (p, ops) in doc["paths"].as_object().into_iter().flatten() {
+        for (m, op) in ops.as_object().into_iter().flatten() {
+            if !["get", "post", "put", "patch", "delete"].contains(&m.as_str()) {
+                continue;
+            }
+            let params: Vec<&Value> = op["parameters"].as_array().into_iter().flatten().collect();
+            let named = |location: &str, required_only: bool| -> Vec<String> {
+                params
+                    .iter()
+                    .filter(|q| q["in"] == location)
+                    .filter(|q| !required_only || q["required"] == true)
+                    .filter_map(|q| q["name"].as_str().map(String::from))
+                    .collect()
+            };
+            // The document's default is "credentials needed"; `security: [{}]` makes them optional.
+            let authenticated = !op["security"].as_array().is_some_and(|reqs| {
+                reqs.iter()
+                    .any(|r| r.as_object().is_some_and(Map::is_empty))
+            });
+            out.push(Operation {
+                method: m.to_ascii_uppercase(),
+                path: p.clone(),
+                path_params: named("path", false),
+                required_query: named("query", true),
+                authenticated,
+            });
+        }
+    }
+    out
+}
+
+/// The JSON Schema of operation `method path`'s answer with `status`, as a
+/// self-contained document (`components` of ours alongside); None when the
+/// answer has no JSON body. Panics when the status is not documented.
+pub fn our_response_schema(doc: &Value, method: &str, path: &str, status: u16) -> Option<Value> {
+    let op = &doc["paths"][path][method.to_ascii_lowercase()];
+    assert!(
+        op.is_object(),
+        "{method} {path} is not in openapi/openapi.json"
+    );
+    let mut response = op["responses"]
+        .get(status.to_string())
+        .unwrap_or_else(|| {
+            panic!(
+                "{method} {path} answered {status}, which openapi/openapi.json does not document"
+            )
+        })
+        .clone();
+    if let Some(r) = response["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        response = doc["components"]["responses"][name].clone();
+    }
+    let schema = response["content"]["application/json"]["schema"].clone();
+    if schema.is_null() {
+        return None;
+    }
+    let mut full = schema.as_object().cloned().unwrap_or_default();
+    full.insert("components".into(), doc["components"].clone());
+    Some(Value::Object(full))
+}
+
+/// Panics with every violation when `instance` does not validate against `schema`.
+pub fn check_with(schema: &Value, instance: &Value, what: &str) {
+    let validator =
+        jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("schema of {what}: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: the answer does not validate against openapi/openapi.json:\n{}\n{instance:#}",
+        errors.join("\n")
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@ pub async fn consume(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
         .set("auto.offset.reset", "earliest")
+        // The topic may appear after we subscribe: notice it quickly.
+        .set("topic.metadata.refresh.interval.ms", "500")
         .set("enable.auto.commit", "false")
         .create()?;
     consumer.subscribe(&[topic])?;

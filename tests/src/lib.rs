@@ -212,6 +212,9 @@ impl ControlPlane {
             // rate limit itself set it low through `extra_env`.
             .env("TRIBUTARY_RATE_LIMIT_PER_SECOND", "2000")
             .env("TRIBUTARY_RATE_LIMIT_BURST", "4000")
+            // Everything a test connects to runs on loopback (tests of the
+            // egress policy narrow it through `extra_env`).
+            .env("TRIBUTARY_EGRESS_ALLOW", "loopback,private")
             .envs(opts.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

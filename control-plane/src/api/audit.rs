@@ -54,6 +54,29 @@ pub fn event_json(e: &AuditEvent) -> Value {
     v
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit/v1/events",
+    operation_id = "listAuditV1Events",
+    tag = "Audit",
+    summary = "Read the audit log",
+    description = "The organization's audit log, newest first; OrganizationAdmins only (others: 403). \
+Every mutating call (POST, PUT, PATCH, DELETE) that passed authentication is recorded, and console \
+sign-ins of known users. Calls refused before authentication or by the rate limiter are not.",
+    params(
+        ("principal" = Option<String>, Query, description = "Only events of `User:<id>`"),
+        ("outcome" = Option<String>, Query, description = "Only `SUCCESS`, `DENIED` or `FAILURE`"),
+        ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this RFC 3339 time"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = crate::api::schemas::AuditEventList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -108,6 +108,25 @@ pub fn cluster_json(base: &str, c: &Cluster) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/cmk/v2/clusters",
+    operation_id = "listCmkV2Clusters",
+    tag = "Clusters (cmk/v2)",
+    summary = "List the Kafka clusters of an environment",
+    description = "The clusters the caller is bound to (at, above or below).",
+    params(
+        ("environment" = String, Query, description = "The environment, `env-…`"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of clusters", body = crate::api::schemas::ClusterList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -152,6 +171,23 @@ async fn visible_cluster(
         .ok_or_else(|| ApiError::not_found(format!("cluster {id} not found in environment {env}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/cmk/v2/clusters/{id}",
+    operation_id = "getCmkV2Cluster",
+    tag = "Clusters (cmk/v2)",
+    summary = "Read a Kafka cluster",
+    params(
+        ("id" = String, Path, description = "The cluster's id, `lkc-…`"),
+        ("environment" = String, Query, description = "The cluster's environment, `env-…`"),
+    ),
+    responses(
+        (status = 200, description = "The cluster (never its password)", body = crate::api::schemas::Cluster),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -382,6 +418,27 @@ fn seal(state: &AppState, secret: &BTreeMap<String, String>) -> Result<Option<St
     Ok(Some(state.secrets.encrypt(&raw)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/cmk/v2/clusters",
+    operation_id = "createCmkV2Cluster",
+    tag = "Clusters (cmk/v2)",
+    summary = "Register a Kafka cluster",
+    description = "Registers an existing Kafka cluster in `spec.environment` (EnvironmentAdmin or above). \
+The cluster must answer a metadata request with the given endpoint and credentials: when it does not, \
+the answer is a 400 naming `spec.kafka_bootstrap_endpoint` with the client's error. The password is \
+sealed at rest and never returned. Counts against the cluster quota (402).",
+    request_body = crate::api::schemas::ClusterRequest,
+    responses(
+        (status = 202, description = "The registered cluster", body = crate::api::schemas::Cluster),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 402, response = crate::api::schemas::QuotaExceeded),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -433,6 +490,25 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/cmk/v2/clusters/{id}",
+    operation_id = "updateCmkV2Cluster",
+    tag = "Clusters (cmk/v2)",
+    summary = "Change a Kafka cluster",
+    description = "CloudClusterAdmin or above. `spec.environment.id` is required; other fields change \
+only when given. A new endpoint or new credentials are checked like a registration.",
+    params(("id" = String, Path, description = "The cluster's id, `lkc-…`")),
+    request_body = crate::api::schemas::ClusterRequest,
+    responses(
+        (status = 200, description = "The changed cluster", body = crate::api::schemas::Cluster),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -489,6 +565,26 @@ async fn update(
     Ok(Json(cluster_json(&state.public_url, &c)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/cmk/v2/clusters/{id}",
+    operation_id = "deleteCmkV2Cluster",
+    tag = "Clusters (cmk/v2)",
+    summary = "Unregister a Kafka cluster",
+    description = "CloudClusterAdmin or above. A cluster that still holds connectors is refused with 409.",
+    params(
+        ("id" = String, Path, description = "The cluster's id, `lkc-…`"),
+        ("environment" = String, Query, description = "The cluster's environment, `env-…`"),
+    ),
+    responses(
+        (status = 204, description = "Unregistered (the Kafka cluster itself is untouched)"),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 409, response = crate::api::schemas::Conflict),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -15,11 +15,35 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The process is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "getHealth",
+    tag = "Health",
+    summary = "Liveness",
+    description = "The process is up. Needs no credentials.",
+    security(()),
+    responses((status = 200, description = "Up", body = crate::api::schemas::HealthStatus, example = json!({"status": "ok"})))
+)]
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// The database answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "getReady",
+    tag = "Health",
+    summary = "Readiness",
+    description = "The database answers. Needs no credentials.",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = crate::api::schemas::HealthStatus, example = json!({"status": "ready"})),
+        (status = 503, description = "The database does not answer", body = crate::api::schemas::HealthStatus,
+            example = json!({"status": "unavailable", "detail": "database: pool timed out while waiting for an open connection"})),
+    )
+)]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(&state.pool)

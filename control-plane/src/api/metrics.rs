@@ -37,6 +37,21 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "Operations",
+    summary = "Prometheus metrics",
+    description = "Prometheus text exposition of the fleet and reconciler state, read from Postgres at \
+scrape time so any replica answers the same. Operator credentials only (Prometheus `basic_auth`); \
+tenants get 404.",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn metrics(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -69,10 +84,15 @@ async fn metrics(
     )
     .fetch_all(pool)
     .await?;
-    let scaling: (i64, Option<i32>) =
-        sqlx::query_as("SELECT count(*), (SELECT to_count FROM scaling_events ORDER BY id DESC LIMIT 1) FROM scaling_events")
-            .fetch_one(pool)
-            .await?;
+    let scaling: (i64,) = sqlx::query_as("SELECT count(*) FROM scaling_events")
+        .fetch_one(pool)
+        .await?;
+    // The last decision of each worker pool.
+    let desired: Vec<(Option<String>, i32)> = sqlx::query_as(
+        "SELECT DISTINCT ON (pool) pool, to_count FROM scaling_events ORDER BY pool, id DESC",
+    )
+    .fetch_all(pool)
+    .await?;
     let restarts: (i64,) =
         sqlx::query_as("SELECT COALESCE(sum(restart_attempts), 0)::bigint FROM tasks")
             .fetch_one(pool)
@@ -153,8 +173,16 @@ async fn metrics(
         &mut out,
         "tributary_workers_desired",
         "gauge",
-        "Worker count asked of the provider by the last scaling decision.",
-        &[(String::new(), f64::from(scaling.1.unwrap_or(0)))],
+        "Worker count asked of the provider by the last scaling decision, per worker pool.",
+        &desired
+            .iter()
+            .map(|(p, n)| {
+                (
+                    format!("pool=\"{}\"", label(p.as_deref().unwrap_or("shared"))),
+                    f64::from(*n),
+                )
+            })
+            .collect::<Vec<_>>(),
     );
     family(
         &mut out,

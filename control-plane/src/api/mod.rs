@@ -2,13 +2,17 @@
 
 pub mod audit;
 pub mod cmk;
+pub mod compat;
 pub mod connect;
 pub mod health;
 pub mod iam;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod org;
+pub mod schema_registry;
+pub mod schemas;
 pub mod v2;
 pub mod workers;
 
@@ -39,6 +43,8 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretBox>,
     /// Rate limits, body limit, quotas, token issuers.
     pub access: Arc<auth::AccessControl>,
+    /// Which hosts connector configs may name (`TRIBUTARY_EGRESS_ALLOW`).
+    pub egress: Arc<tributary_data_plane::connectors::egress::EgressPolicy>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -53,6 +59,7 @@ pub fn router(state: AppState) -> Router {
             "/connect/v1",
             connect::routes().layer(from_fn(connect_error_shape)),
         )
+        .merge(compat::routes())
         .layer(from_fn_with_state(state.clone(), auth::tenant_gate));
     let worker = workers::routes().layer(from_fn_with_state(
         state.clone(),
@@ -60,8 +67,11 @@ pub fn router(state: AppState) -> Router {
     ));
     Router::new()
         .merge(health::routes())
+        // The OpenAPI document and the interactive docs: public, like health.
+        .merge(openapi::routes())
         .merge(tenant)
         .merge(worker)
+        .merge(schema_registry::router(state.clone()))
         .merge(iam::public_routes())
         // Bodies above TRIBUTARY_MAX_BODY_BYTES: 413 with an error body.
         .layer(from_fn_with_state(state.clone(), auth::limits::limit_body))
@@ -77,6 +87,10 @@ async fn connect_shape_for_connect_paths(
 ) -> axum::response::Response {
     if req.uri().path().starts_with("/connect/") {
         connect_error_shape(req, next).await
+    } else if req.uri().path().starts_with("/compat/connect/") {
+        // The Kafka-Connect-compatible root: upstream's error bodies, for
+        // its handlers' errors, 401s, 413s and unknown routes alike.
+        crate::error::upstream_error_shape(req, next).await
     } else {
         next.run(req).await
     }

@@ -109,6 +109,23 @@ fn org_visibility(who: &Principal) -> Option<&str> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/v2/organizations",
+    operation_id = "listOrgV2Organizations",
+    tag = "Organizations (org/v2)",
+    summary = "List organizations",
+    description = "The caller's own organization; the operator's OrganizationAdmins see every organization.",
+    params(
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of organizations", body = crate::api::schemas::OrganizationList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list_organizations(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -137,6 +154,19 @@ async fn list_organizations(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/v2/organizations/{id}",
+    operation_id = "getOrgV2Organization",
+    tag = "Organizations (org/v2)",
+    summary = "Read an organization",
+    params(("id" = String, Path, description = "The organization's id")),
+    responses(
+        (status = 200, description = "The organization", body = crate::api::schemas::Organization),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read_organization(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -158,6 +188,24 @@ struct OrganizationPatch {
     display_name: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/org/v2/organizations/{id}",
+    operation_id = "updateOrgV2Organization",
+    tag = "Organizations (org/v2)",
+    summary = "Rename an organization",
+    description = "OrganizationAdmin of that organization only.",
+    params(("id" = String, Path, description = "The organization's id")),
+    request_body = crate::api::schemas::OrganizationUpdate,
+    responses(
+        (status = 200, description = "The renamed organization", body = crate::api::schemas::Organization),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn update_organization(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -187,6 +235,25 @@ struct NewOrganization {
 
 /// Onboards a tenant: the organization, its first OrganizationAdmin service
 /// account and a cloud API key for it (the secret is in this answer only).
+#[utoipa::path(
+    post,
+    path = "/org/v2/organizations",
+    operation_id = "createOrgV2Organization",
+    tag = "Organizations (org/v2)",
+    summary = "Onboard a tenant",
+    description = "Creates an organization together with its first OrganizationAdmin: a service account, \
+its role binding and a cloud API key, whose secret is in this answer only. Only the operator's \
+OrganizationAdmins may call it (others: 403).",
+    request_body = crate::api::schemas::OrganizationCreate,
+    responses(
+        (status = 201, description = "The organization and its first administrator", body = crate::api::schemas::OrganizationOnboarded,
+            headers(("Location" = String, description = "The organization's URL"))),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create_organization(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -263,6 +330,23 @@ async fn create_organization(
     Ok((StatusCode::CREATED, headers, Json(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/v2/environments",
+    operation_id = "listOrgV2Environments",
+    tag = "Environments (org/v2)",
+    summary = "List environments",
+    description = "The environments the caller is bound to: at, above (the organization) or below (a cluster or connector in it).",
+    params(
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of environments", body = crate::api::schemas::EnvironmentList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -300,6 +384,19 @@ pub(crate) async fn visible_environment(
         .ok_or_else(|| ApiError::not_found(format!("environment {id} not found")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/org/v2/environments/{id}",
+    operation_id = "getOrgV2Environment",
+    tag = "Environments (org/v2)",
+    summary = "Read an environment",
+    params(("id" = String, Path, description = "The environment's id, `env-…`")),
+    responses(
+        (status = 200, description = "The environment", body = crate::api::schemas::Environment),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -317,6 +414,24 @@ struct EnvironmentBody {
     stream_governance_config: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/org/v2/environments",
+    operation_id = "createOrgV2Environment",
+    tag = "Environments (org/v2)",
+    summary = "Create an environment",
+    description = "OrganizationAdmin only. Counts against the organization's environment quota (402).",
+    request_body = crate::api::schemas::EnvironmentRequest,
+    responses(
+        (status = 201, description = "The new environment", body = crate::api::schemas::Environment,
+            headers(("Location" = String, description = "The environment's URL"))),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 402, response = crate::api::schemas::QuotaExceeded),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -351,6 +466,24 @@ async fn create(
     Ok((StatusCode::CREATED, headers, Json(body)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/org/v2/environments/{id}",
+    operation_id = "updateOrgV2Environment",
+    tag = "Environments (org/v2)",
+    summary = "Rename an environment",
+    description = "EnvironmentAdmin on the environment, or OrganizationAdmin.",
+    params(("id" = String, Path, description = "The environment's id, `env-…`")),
+    request_body = crate::api::schemas::EnvironmentRequest,
+    responses(
+        (status = 200, description = "The renamed environment", body = crate::api::schemas::Environment),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -376,6 +509,23 @@ async fn update(
     Ok(Json(environment_json(&state.public_url, &env)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/org/v2/environments/{id}",
+    operation_id = "deleteOrgV2Environment",
+    tag = "Environments (org/v2)",
+    summary = "Delete an environment",
+    description = "EnvironmentAdmin on the environment, or OrganizationAdmin. An environment that still \
+holds clusters or connectors is refused with 409 saying how many; delete them first.",
+    params(("id" = String, Path, description = "The environment's id, `env-…`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 409, response = crate::api::schemas::Conflict),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

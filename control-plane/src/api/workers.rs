@@ -44,9 +44,18 @@ async fn register(
             "worker_id must be 1-128 characters of letters, digits, '-' or '_'",
         ));
     }
+    let pool = req.pool.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if let Some(p) = pool {
+        if !crate::api::ops::valid_pool_name(p) {
+            return Err(ApiError::invalid_field(
+                "pool",
+                crate::api::ops::POOL_NAME_RULE,
+            ));
+        }
+    }
     let capacity = i32::try_from(req.capacity.max(1)).unwrap_or(i32::MAX);
-    workers::register(&state.pool, id, capacity, &req.version, state.lease).await?;
-    tracing::info!(worker = id, capacity, version = %req.version, "worker registered");
+    workers::register(&state.pool, id, capacity, &req.version, pool, state.lease).await?;
+    tracing::info!(worker = id, capacity, version = %req.version, pool = pool.unwrap_or("shared"), "worker registered");
     Ok(Json(RegisterResponse {
         worker_id: id.to_string(),
         lease_ms: ms(state.lease),
@@ -84,6 +93,7 @@ fn assignment(row: AssignmentRow, secrets: &SecretBox) -> TaskAssignment {
             properties,
         },
         offsets: row.offsets,
+        environment_id: row.environment_id,
     }
 }
 

@@ -76,14 +76,28 @@ impl RequestInfo {
                     || self.path.ends_with("/config/translate")))
     }
 
-    /// The connector a Connect path names (`…/connectors/{name}[/…]`),
-    /// percent-decoded.
+    /// The connector a Connect path names, percent-decoded: Connect v1's
+    /// `/connect/v1/environments/{env}/clusters/{cluster}/connectors/{name}[/…]`
+    /// and the Kafka-Connect-compatible root's
+    /// `/compat/connect/environments/{env}/clusters/{cluster}/connectors/{name}[/…]`
+    /// (segments at fixed places, so ids that read `connectors` are no
+    /// trouble); other paths: the segment after the first `connectors`.
     pub fn connector_name(&self) -> Option<String> {
         let segs: Vec<&str> = self.path.split('/').collect();
-        let i = segs.iter().position(|s| *s == "connectors")?;
-        segs.get(i + 1)
-            .filter(|s| !s.is_empty())
-            .map(|s| percent_decode(s))
+        let anchored = matches!(
+            segs.get(1..4),
+            Some(["connect", "v1", "environments"]) | Some(["compat", "connect", "environments"])
+        );
+        let name = if anchored {
+            if segs.get(5) != Some(&"clusters") || segs.get(7) != Some(&"connectors") {
+                return None;
+            }
+            segs.get(8)
+        } else {
+            let i = segs.iter().position(|s| *s == "connectors")?;
+            segs.get(i + 1)
+        };
+        name.filter(|s| !s.is_empty()).map(|s| percent_decode(s))
     }
 
     /// `POST …/connectors`: a new connector (its name is in the body).
@@ -368,5 +382,60 @@ mod tests {
         )
         .is_write());
         assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+    }
+
+    #[test]
+    fn compat_paths_name_their_connector() {
+        let root = "/compat/connect/environments/env-1/clusters/lkc-1";
+        assert_eq!(info(Method::GET, root).connector_name(), None);
+        assert_eq!(
+            info(Method::GET, &format!("{root}/")).connector_name(),
+            None
+        );
+        let p = format!("{root}/connectors");
+        assert_eq!(info(Method::GET, &p).connector_name(), None);
+        assert!(info(Method::POST, &p).creates_connector());
+        for (method, path, write) in [
+            (Method::GET, "my%20conn", false),
+            (Method::GET, "my%20conn/status", false),
+            (Method::GET, "my%20conn/tasks/0/status", false),
+            (Method::GET, "my%20conn/offsets", false),
+            (Method::PUT, "my%20conn/config", true),
+            (Method::PATCH, "my%20conn/config", true),
+            (Method::PUT, "my%20conn/pause", true),
+            (Method::PUT, "my%20conn/stop", true),
+            (Method::POST, "my%20conn/restart", true),
+            (Method::POST, "my%20conn/tasks/0/restart", true),
+            (Method::PATCH, "my%20conn/offsets", true),
+            (Method::DELETE, "my%20conn/offsets", true),
+            (Method::DELETE, "my%20conn", true),
+            (Method::PUT, "my%20conn/topics/reset", true),
+        ] {
+            let i = info(method.clone(), &format!("{p}/{path}"));
+            assert_eq!(
+                i.connector_name(),
+                Some("my conn".into()),
+                "{method} {path}"
+            );
+            assert_eq!(i.is_write(), write, "{method} {path}");
+        }
+        // A connector named "connectors", in an environment and cluster of
+        // any name, is still the connector.
+        let odd = "/compat/connect/environments/connectors/clusters/connectors/connectors/connectors/status";
+        assert_eq!(
+            info(Method::GET, odd).connector_name(),
+            Some("connectors".into())
+        );
+        let odd = "/connect/v1/environments/connectors/clusters/c/connectors";
+        assert_eq!(info(Method::GET, odd).connector_name(), None);
+        assert!(!info(
+            Method::PUT,
+            &format!("{root}/connector-plugins/MySqlSink/config/validate")
+        )
+        .is_write());
+        assert_eq!(
+            info(Method::GET, &format!("{root}/connector-plugins")).connector_name(),
+            None
+        );
     }
 }

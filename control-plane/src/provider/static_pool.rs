@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{ProviderError, WorkerProvider};
+use super::{ProviderError, RunningWorker, WorkerProvider};
 
 pub struct StaticPool;
 
@@ -15,13 +15,13 @@ impl WorkerProvider for StaticPool {
     fn elastic(&self) -> bool {
         false
     }
-    async fn running(&self) -> Vec<(String, std::time::Instant)> {
+    async fn running(&self) -> Vec<RunningWorker> {
         Vec::new()
     }
     async fn take_exited(&self) -> Vec<String> {
         Vec::new()
     }
-    async fn start(&self, _n: u32) -> Result<Vec<String>, ProviderError> {
+    async fn start(&self, _pool: Option<&str>, _n: u32) -> Result<Vec<String>, ProviderError> {
         Ok(Vec::new())
     }
     async fn stop(&self, _worker_id: &str) {}

@@ -9,6 +9,7 @@ pub mod offsets;
 pub mod scale;
 pub mod status;
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,15 @@ pub struct Reconciler {
     secrets: Arc<crate::secrets::SecretBox>,
     provider: Arc<dyn WorkerProvider>,
     settings: ReconcilerSettings,
-    scaler: Scaler,
+    /// One per worker pool (`None`: the shared pool).
+    scalers: HashMap<Option<String>, Scaler>,
+}
+
+/// Task weight per worker pool (`None`: the shared pool).
+type PoolWeights = BTreeMap<Option<String>, u64>;
+
+fn pool_name(pool: &Option<String>) -> &str {
+    pool.as_deref().unwrap_or("shared")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,13 +81,12 @@ impl Reconciler {
         provider: Arc<dyn WorkerProvider>,
         settings: ReconcilerSettings,
     ) -> Reconciler {
-        let scaler = Scaler::new(settings.scale_down_cooldown);
         Reconciler {
             pool,
             secrets,
             provider,
             settings,
-            scaler,
+            scalers: HashMap::new(),
         }
     }
 
@@ -174,9 +182,9 @@ impl Reconciler {
         }
         report.expired_workers = expire_workers(&mut tx).await?;
         report.expanded_connectors = expand(&mut tx).await?;
-        let (moved, weight) = self.assign(&mut tx).await?;
+        let (moved, weights) = self.assign(&mut tx).await?;
         report.moved_tasks = moved;
-        report.total_weight = weight;
+        report.total_weight = weights.values().sum();
         report.restarted_tasks = restart_failed(
             &mut tx,
             self.settings.restart_backoff,
@@ -196,7 +204,7 @@ impl Reconciler {
         tx.commit().await?;
         offsets::apply_ready(&self.pool, &self.secrets).await?;
         if self.provider.elastic() {
-            self.scale(weight).await?;
+            self.scale(&weights).await?;
         }
         Ok(report)
     }
@@ -204,34 +212,45 @@ impl Reconciler {
     async fn assign(
         &self,
         tx: &mut Transaction<'_, Postgres>,
-    ) -> Result<(usize, u64), sqlx::Error> {
-        let workers: Vec<(String, i32, bool)> =
-            sqlx::query_as("SELECT id, capacity, draining FROM workers ORDER BY id")
+    ) -> Result<(usize, PoolWeights), sqlx::Error> {
+        let workers: Vec<(String, i32, bool, Option<String>)> =
+            sqlx::query_as("SELECT id, capacity, draining, pool FROM workers ORDER BY id")
                 .fetch_all(&mut **tx)
                 .await?;
-        let tasks: Vec<(String, i32, Option<String>, i32)> = sqlx::query_as(
-            "SELECT connector_id, task_id, worker_id, weight FROM tasks ORDER BY connector_id, task_id FOR UPDATE",
+        // A task runs in its organization's dedicated pool, if it has one.
+        // (connector, task, worker, weight, pool)
+        type TaskRow = (String, i32, Option<String>, i32, Option<String>);
+        let tasks: Vec<TaskRow> = sqlx::query_as(
+            "SELECT t.connector_id, t.task_id, t.worker_id, t.weight, o.dedicated_pool
+             FROM tasks t JOIN connectors c ON c.id = t.connector_id
+               JOIN organizations o ON o.id = c.org_id
+             ORDER BY t.connector_id, t.task_id FOR UPDATE OF t",
         )
         .fetch_all(&mut **tx)
         .await?;
         let worker_slots: Vec<WorkerSlot> = workers
             .into_iter()
-            .map(|(id, capacity, draining)| WorkerSlot {
+            .map(|(id, capacity, draining, pool)| WorkerSlot {
                 id,
                 capacity: capacity.max(0) as u32,
                 draining,
+                pool,
             })
             .collect();
         let task_slots: Vec<TaskSlot> = tasks
             .into_iter()
-            .map(|(connector_id, task_id, worker, weight)| TaskSlot {
+            .map(|(connector_id, task_id, worker, weight, pool)| TaskSlot {
                 connector_id,
                 task_id,
                 worker,
                 weight: weight.max(1) as u32,
+                pool,
             })
             .collect();
-        let total: u64 = task_slots.iter().map(|t| u64::from(t.weight)).sum();
+        let mut weights = PoolWeights::new();
+        for t in &task_slots {
+            *weights.entry(t.pool.clone()).or_default() += u64::from(t.weight);
+        }
         let moves = assign::plan(&worker_slots, &task_slots);
         for m in &moves {
             let t = &task_slots[m.index];
@@ -247,11 +266,11 @@ impl Reconciler {
             .await?;
             tracing::info!(connector = %t.connector_id, task = t.task_id, from = ?t.worker, to = ?m.worker, "task assigned");
         }
-        Ok((moves.len(), total))
+        Ok((moves.len(), weights))
     }
 
-    /// Starts or stops workers to follow the load.
-    async fn scale(&mut self, total_weight: u64) -> Result<(), sqlx::Error> {
+    /// Starts or stops workers to follow the load, each pool on its own.
+    async fn scale(&mut self, weights: &PoolWeights) -> Result<(), sqlx::Error> {
         // A worker whose process ended is dead for sure: its tasks move now
         // instead of when its lease would run out.
         let exited = self.provider.take_exited().await;
@@ -265,7 +284,7 @@ impl Reconciler {
             store_notify(&self.pool).await?;
         }
         let children = self.provider.running().await;
-        let ids: Vec<&str> = children.iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<&str> = children.iter().map(|w| w.id.as_str()).collect();
         let live: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM workers WHERE id = ANY($1) AND lease_expires_at > now()",
         )
@@ -274,37 +293,62 @@ impl Reconciler {
         .await?;
         // A process that neither holds a lease nor is still starting has lost
         // its lease (hung, stopped, partitioned): replace it.
-        let mut running = Vec::new();
-        for (id, started) in children {
-            if live.contains(&id) || started.elapsed() < self.settings.worker_lease {
-                running.push(id);
+        let mut running: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+        for w in children {
+            if live.contains(&w.id) || w.started.elapsed() < self.settings.worker_lease {
+                running.entry(w.pool).or_default().push(w.id);
             } else {
-                tracing::warn!(worker = %id, "worker process holds no lease; replacing it");
-                self.provider.stop(&id).await;
+                tracing::warn!(worker = %w.id, "worker process holds no lease; replacing it");
+                self.provider.stop(&w.id).await;
             }
         }
+        let pools: BTreeSet<Option<String>> =
+            weights.keys().chain(running.keys()).cloned().collect();
+        for pool in &pools {
+            let members = running.get(pool).map(Vec::as_slice).unwrap_or_default();
+            let weight = weights.get(pool).copied().unwrap_or(0);
+            self.scale_pool(pool, weight, members).await?;
+        }
+        // A pool with neither load nor workers starts afresh next time.
+        self.scalers.retain(|p, _| pools.contains(p));
+        // Workers marked for draining (now or in an earlier pass) go once empty.
+        let all: Vec<String> = running.into_values().flatten().collect();
+        self.stop_drained(&all).await
+    }
+
+    /// Sizes one pool: `running` are its workers, `weight` its tasks' weight.
+    async fn scale_pool(
+        &mut self,
+        pool: &Option<String>,
+        weight: u64,
+        running: &[String],
+    ) -> Result<(), sqlx::Error> {
         let current = running.len() as u32;
-        let needed = scale::workers_needed(
-            total_weight,
-            self.settings.worker_capacity,
-            self.settings.max_workers,
-        );
-        match self.scaler.decide(current, needed, Instant::now()) {
-            Decision::Hold => {
-                // Workers marked for draining in an earlier pass go once empty.
-                self.stop_drained(&running).await?;
-            }
+        let capacity = self.settings.worker_capacity;
+        let needed = scale::workers_needed(weight, capacity, self.settings.max_workers);
+        let cooldown = self.settings.scale_down_cooldown;
+        let scaler = self
+            .scalers
+            .entry(pool.clone())
+            .or_insert_with(|| Scaler::new(cooldown));
+        match scaler.decide(current, needed, Instant::now()) {
+            Decision::Hold => {}
             Decision::Up(target) => {
-                sqlx::query("UPDATE workers SET draining = false WHERE draining")
+                sqlx::query("UPDATE workers SET draining = false WHERE draining AND id = ANY($1)")
+                    .bind(running)
                     .execute(&self.pool)
                     .await?;
                 let reason = format!(
-                    "{total_weight} task weight units need {target} worker(s) of capacity {}",
-                    self.settings.worker_capacity
+                    "{weight} task weight units need {target} worker(s) of capacity {capacity}"
                 );
-                self.record(current, target, &reason).await?;
-                if let Err(e) = self.provider.start(target - current).await {
-                    tracing::error!(error = %e, "cannot start workers");
+                // Recorded once the provider took it: a pool whose workers
+                // cannot start (e.g. no Deployment for it) is retried every
+                // pass and would fill the table otherwise.
+                match self.provider.start(pool.as_deref(), target - current).await {
+                    Ok(_) => self.record(pool, current, target, &reason).await?,
+                    Err(e) => {
+                        tracing::error!(error = %e, pool = pool_name(pool), "cannot start workers")
+                    }
                 }
             }
             Decision::Down(target) => {
@@ -314,7 +358,7 @@ impl Reconciler {
                     "SELECT w.id FROM workers w LEFT JOIN tasks t ON t.worker_id = w.id
                      WHERE w.id = ANY($1) GROUP BY w.id ORDER BY count(t.task_id), w.id LIMIT $2",
                 )
-                .bind(&running)
+                .bind(running)
                 .bind(surplus as i64)
                 .fetch_all(&self.pool)
                 .await?;
@@ -322,7 +366,7 @@ impl Reconciler {
                 let unregistered: Vec<String> = {
                     let known: Vec<String> =
                         sqlx::query_scalar("SELECT id FROM workers WHERE id = ANY($1)")
-                            .bind(&running)
+                            .bind(running)
                             .fetch_all(&self.pool)
                             .await?;
                     running
@@ -339,17 +383,15 @@ impl Reconciler {
                     store_notify(&self.pool).await?;
                 }
                 let reason = format!(
-                    "{total_weight} task weight units need {target} worker(s) of capacity {} after cooldown",
-                    self.settings.worker_capacity
+                    "{weight} task weight units need {target} worker(s) of capacity {capacity} after cooldown"
                 );
-                self.record(current, target, &reason).await?;
+                self.record(pool, current, target, &reason).await?;
                 for id in unregistered
                     .iter()
                     .take(surplus.saturating_sub(victims.len()))
                 {
                     self.provider.stop(id).await;
                 }
-                self.stop_drained(&running).await?;
             }
         }
         Ok(())
@@ -372,14 +414,21 @@ impl Reconciler {
         Ok(())
     }
 
-    async fn record(&self, from: u32, to: u32, reason: &str) -> Result<(), sqlx::Error> {
-        tracing::info!(from, to, reason, "scaling workers");
+    async fn record(
+        &self,
+        pool: &Option<String>,
+        from: u32,
+        to: u32,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        tracing::info!(pool = pool_name(pool), from, to, reason, "scaling workers");
         sqlx::query(
-            "INSERT INTO scaling_events (from_count, to_count, reason) VALUES ($1, $2, $3)",
+            "INSERT INTO scaling_events (from_count, to_count, reason, pool) VALUES ($1, $2, $3, $4)",
         )
         .bind(from as i32)
         .bind(to as i32)
         .bind(reason)
+        .bind(pool)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod connectors;
 pub mod iam;
 pub mod offsets;
+pub mod schemas;
 pub mod tenancy;
 pub mod workers;
 

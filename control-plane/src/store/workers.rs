@@ -20,6 +20,8 @@ pub struct Worker {
     pub last_heartbeat: DateTime<Utc>,
     pub lease_expires_at: DateTime<Utc>,
     pub draining: bool,
+    /// Its worker pool (`None`: the shared pool).
+    pub pool: Option<String>,
 }
 
 /// One task as its worker must see it.
@@ -36,6 +38,8 @@ pub struct AssignmentRow {
     pub connector_type: String,
     /// The cluster's sealed credentials.
     pub secret_properties: Option<String>,
+    /// The connector's environment (its Schema Registry).
+    pub environment_id: String,
     #[sqlx(skip)]
     pub offsets: Vec<SourceOffset>,
 }
@@ -52,6 +56,7 @@ pub async fn register(
     id: &str,
     capacity: i32,
     version: &str,
+    worker_pool: Option<&str>,
     lease: Duration,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -62,15 +67,17 @@ pub async fn register(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO workers (id, capacity, version, lease_expires_at)
-         VALUES ($1, $2, $3, now() + make_interval(secs => $4 / 1000.0))
+        "INSERT INTO workers (id, capacity, version, lease_expires_at, pool)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4 / 1000.0), $5)
          ON CONFLICT (id) DO UPDATE SET capacity = $2, version = $3, registered_at = now(),
-           last_heartbeat = now(), lease_expires_at = now() + make_interval(secs => $4 / 1000.0), draining = false",
+           last_heartbeat = now(), lease_expires_at = now() + make_interval(secs => $4 / 1000.0), draining = false,
+           pool = $5",
     )
     .bind(id)
     .bind(capacity)
     .bind(version)
     .bind(millis(lease))
+    .bind(worker_pool)
     .execute(&mut *tx)
     .await?;
     super::notify_reconciler(&mut *tx, "worker registered").await?;
@@ -143,7 +150,7 @@ pub async fn heartbeat(
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Worker>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, capacity, version, registered_at, last_heartbeat, lease_expires_at, draining
+        "SELECT id, capacity, version, registered_at, last_heartbeat, lease_expires_at, draining, pool
          FROM workers ORDER BY id",
     )
     .fetch_all(pool)
@@ -234,7 +241,8 @@ async fn assignments_in(
 ) -> Result<Vec<AssignmentRow>, sqlx::Error> {
     let rows = sqlx::query_as(
         "SELECT t.connector_id, t.task_id, t.epoch, t.config, c.name AS connector_name, c.target_state,
-                k.bootstrap_endpoint, k.client_properties, c.connector_type, k.secret_properties
+                k.bootstrap_endpoint, k.client_properties, c.connector_type, k.secret_properties,
+                c.environment_id
          FROM tasks t JOIN connectors c ON c.id = t.connector_id JOIN kafka_clusters k ON k.id = c.cluster_id
          WHERE t.worker_id = $1 ORDER BY t.connector_id, t.task_id",
     )

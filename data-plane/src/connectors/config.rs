@@ -59,6 +59,10 @@ pub struct ConfigDef {
     pub allowed: &'static [&'static str],
     /// Inclusive lower bound for numeric types.
     pub min: Option<i64>,
+    /// The value names a host the connector connects to (a host, `host:port`,
+    /// a URL, or a comma-separated list of those): it must pass the
+    /// deployment's egress policy ([`super::egress`]).
+    pub host: bool,
 }
 
 impl ConfigDef {
@@ -74,6 +78,7 @@ impl ConfigDef {
             group: "",
             allowed: &[],
             min: None,
+            host: false,
         }
     }
     pub const fn required(mut self) -> Self {
@@ -104,6 +109,12 @@ impl ConfigDef {
     }
     pub const fn importance(mut self, i: Importance) -> Self {
         self.importance = i;
+        self
+    }
+    /// Marks the key as naming a host the connector connects to; the egress
+    /// policy checks it at create, update, validate and task start.
+    pub const fn host(mut self) -> Self {
+        self.host = true;
         self
     }
 }
@@ -169,8 +180,35 @@ pub fn common_defs() -> Vec<ConfigDef> {
             "Service account",
             "Service account the connector acts as when kafka.auth.mode=SERVICE_ACCOUNT.",
         ),
+        // Converters (see crate::converters): a class overrides the data format keys.
+        ConfigDef::new("key.converter", String)
+            .allowed(CONVERTER_CLASSES)
+            .group("Converters")
+            .doc("Key converter class", "Kafka Connect converter class for record keys; overrides output.key.format / input.key.format."),
+        ConfigDef::new("value.converter", String)
+            .allowed(CONVERTER_CLASSES)
+            .group("Converters")
+            .doc("Value converter class", "Kafka Connect converter class for record values; overrides output.data.format / input.data.format."),
+        ConfigDef::new("key.converter.schemas.enable", Boolean)
+            .group("Converters")
+            .importance(Importance::Low)
+            .doc("Key schemas enable", "JsonConverter: write and require the {\"schema\",\"payload\"} envelope (default true with the class, false with the JSON data format)."),
+        ConfigDef::new("value.converter.schemas.enable", Boolean)
+            .group("Converters")
+            .importance(Importance::Low)
+            .doc("Value schemas enable", "JsonConverter: write and require the {\"schema\",\"payload\"} envelope (default true with the class, false with the JSON data format)."),
     ]
 }
+
+/// The converter classes `key.converter` / `value.converter` accept.
+pub const CONVERTER_CLASSES: &[&str] = &[
+    "org.apache.kafka.connect.storage.StringConverter",
+    "org.apache.kafka.connect.converters.ByteArrayConverter",
+    "org.apache.kafka.connect.json.JsonConverter",
+    "io.confluent.connect.avro.AvroConverter",
+    "io.confluent.connect.protobuf.ProtobufConverter",
+    "io.confluent.connect.json.JsonSchemaConverter",
+];
 
 /// Checks `config` against `defs`: required keys, types, bounds, allowed values.
 pub fn check_defs(defs: &[ConfigDef], config: &Config) -> Vec<FieldError> {
@@ -257,6 +295,16 @@ pub fn password_keys(defs: &[ConfigDef]) -> Vec<&'static str> {
         .iter()
         .chain(defs.iter())
         .filter(|d| d.config_type == ConfigType::Password)
+        .map(|d| d.name)
+        .collect()
+}
+
+/// Names of the keys of a plugin whose values name hosts (see [`ConfigDef::host`]).
+pub fn host_keys(defs: &[ConfigDef]) -> Vec<&'static str> {
+    common_defs()
+        .iter()
+        .chain(defs.iter())
+        .filter(|d| d.host)
         .map(|d| d.name)
         .collect()
 }

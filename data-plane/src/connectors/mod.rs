@@ -7,7 +7,13 @@
 
 pub mod config;
 pub mod datagen;
+pub mod egress;
+pub mod http;
 pub mod jdbc;
+pub mod mqtt;
+pub mod nats;
+pub mod postgres_cdc;
+pub mod redis;
 pub mod sink_config;
 
 use std::collections::BTreeMap;
@@ -66,6 +72,24 @@ pub trait SourceTask: Send {
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, TaskError>;
     /// Topics this task writes to, created by the runtime if missing.
     fn topics(&self) -> Vec<String>;
+    /// The offsets that became committable (Kafka acknowledged their records
+    /// and everything polled before them), one per source partition, as the
+    /// runtime hands them to the control plane: a source may now release
+    /// what it kept for redelivery (Kafka Connect's `commitRecord`/`commit`).
+    fn commit(&mut self, _offsets: &[crate::protocol::SourceOffset]) {}
+}
+
+/// A record that `put` could not deliver and never will (the destination
+/// refused it for good, e.g. an HTTP 400): Kafka Connect's
+/// `ErrantRecordReporter`. The runtime handles it as it handles a record
+/// that failed conversion, per `errors.tolerance`: the task fails (`none`),
+/// or the record is skipped, logged and sent to the dead letter queue (`all`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrantRecord {
+    /// Index of the record in the `records` of the last `put`.
+    pub index: usize,
+    /// Why the destination refused it (`__connect.errors.exception.message`).
+    pub reason: String,
 }
 
 /// A running sink task. The runtime calls [`open`](SinkTask::open) once,
@@ -89,6 +113,14 @@ pub trait SinkTask: Send {
     /// Makes everything `put` so far durable in the destination.
     async fn flush(&mut self) -> Result<(), TaskError> {
         Ok(())
+    }
+    /// The records of the last `put` the destination refused for good
+    /// (see [`ErrantRecord`]); the runtime takes them once `put` and
+    /// `flush` have succeeded, before it commits the batch's offsets. A
+    /// task clears its list at the start of every `put`, so a retried batch
+    /// reports only what its last attempt refused.
+    fn take_errant_records(&mut self) -> Vec<ErrantRecord> {
+        Vec::new()
     }
     /// Releases connections; called once when the task stops (not after a
     /// failed `open`).
@@ -149,6 +181,13 @@ pub fn catalogue() -> Vec<&'static dyn ConnectorPlugin> {
         &datagen::DatagenPlugin,
         &jdbc::MySqlSink,
         &jdbc::PostgresSink,
+        &http::HttpSink,
+        &redis::RedisSink,
+        &mqtt::MqttSource,
+        &mqtt::MqttSink,
+        &nats::NatsSource,
+        &nats::NatsSink,
+        &postgres_cdc::PostgresCdcSource,
     ]
 }
 

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::{Config, ConfigDef, ConfigType, FieldError, Importance};
+use super::{Config, ConfigDef, ConfigType, ConnectorType, FieldError, Importance};
+use crate::converters::{self, Format, Side};
 
 pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
@@ -28,9 +29,8 @@ pub const ISOLATION_LEVEL: &str = "consumer.override.isolation.level";
 pub const MAX_RETRIES: &str = "max.retries";
 pub const RETRY_BACKOFF_MS: &str = "retry.backoff.ms";
 
-/// Every format Confluent Cloud offers for sinks; see [`SUPPORTED_FORMATS`].
+/// Every format Confluent Cloud offers for sinks.
 const DATA_FORMATS: &[&str] = &["AVRO", "JSON_SR", "PROTOBUF", "JSON", "STRING", "BYTES"];
-const SUPPORTED_FORMATS: &[&str] = &["JSON", "STRING"];
 const DEFAULT_BATCH: usize = 500;
 const DEFAULT_MAX_RETRIES: u32 = 10;
 const DEFAULT_RETRY_BACKOFF_MS: u64 = 3000;
@@ -53,11 +53,11 @@ pub fn defs() -> Vec<ConfigDef> {
             .allowed(DATA_FORMATS)
             .importance(Importance::High)
             .group(GROUP)
-            .doc("Input record value format", "Format of the record values: JSON (plain, or the {\"schema\",\"payload\"} envelope) or STRING."),
+            .doc("Input record value format", "Format of the record values: AVRO, JSON_SR or PROTOBUF (Schema Registry wire format, schemas from the environment's registry), JSON (plain, or the {\"schema\",\"payload\"} envelope), STRING or BYTES. A value.converter class overrides it."),
         ConfigDef::new(INPUT_KEY_FORMAT, String)
             .allowed(DATA_FORMATS)
             .group(GROUP)
-            .doc("Input record key format", "Format of the record keys: JSON or STRING. Unset, a key is read as JSON when it parses and as a string otherwise."),
+            .doc("Input record key format", "Format of the record keys: AVRO, JSON_SR, PROTOBUF, JSON, STRING or BYTES. Unset, a key is read as JSON when it parses and as a string otherwise. A key.converter class overrides it."),
         ConfigDef::new(MAX_POLL_RECORDS, Int)
             .default("500")
             .min(1)
@@ -138,20 +138,8 @@ pub fn validate(config: &Config) -> Vec<FieldError> {
         )),
         _ => {}
     }
-    for key in [INPUT_DATA_FORMAT, INPUT_KEY_FORMAT] {
-        if let Some(format) = non_empty(config, key) {
-            let known = DATA_FORMATS.iter().any(|f| f.eq_ignore_ascii_case(format));
-            let supported = SUPPORTED_FORMATS
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(format));
-            if known && !supported {
-                errors.push(FieldError::new(
-                    key,
-                    format!("{key} {format} is not supported yet; use JSON or STRING"),
-                ));
-            }
-        }
-    }
+    // key.converter / value.converter and the data formats.
+    errors.extend(converters::validate(config, ConnectorType::Sink));
     if let Some(dlq) = non_empty(config, DLQ_TOPIC) {
         if topics.iter().any(|t| t == dlq) {
             errors.push(FieldError::new(
@@ -161,19 +149,6 @@ pub fn validate(config: &Config) -> Vec<FieldError> {
         }
     }
     errors
-}
-
-/// How record values (or keys) are read from their bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataFormat {
-    /// Plain JSON, or the Connect `{"schema","payload"}` envelope (unwrapped).
-    Json,
-    /// UTF-8 text, as a string value.
-    String,
-    /// Keys only: JSON when the bytes parse as JSON, else a string, so keys
-    /// written by the String converter (`42`, `User_1`) and by the JSON
-    /// converter (`"User_1"`, `{"id":1}`) both read as meant.
-    JsonOrString,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,8 +169,9 @@ pub struct DeadLetterQueue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SinkSettings {
     pub subscription: Subscription,
-    pub value_format: DataFormat,
-    pub key_format: DataFormat,
+    /// How values and keys are read (see [`converters::select`]).
+    pub value_format: Format,
+    pub key_format: Format,
     /// `errors.tolerance=all`.
     pub tolerate_errors: bool,
     pub log_errors: bool,
@@ -221,8 +197,8 @@ impl SinkSettings {
             Some(regex) => Subscription::Regex(regex.to_string()),
             None => Subscription::Topics(topic_list(config)),
         };
-        let value_format = format(config, INPUT_DATA_FORMAT)?.unwrap_or(DataFormat::Json);
-        let key_format = format(config, INPUT_KEY_FORMAT)?.unwrap_or(DataFormat::JsonOrString);
+        let value_format = converters::select(config, ConnectorType::Sink, Side::Value)?;
+        let key_format = converters::select(config, ConnectorType::Sink, Side::Key)?;
         let dead_letter_queue = match non_empty(config, DLQ_TOPIC) {
             None => None,
             Some(topic) => Some(DeadLetterQueue {
@@ -282,20 +258,6 @@ fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
     config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
-fn format(config: &Config, key: &str) -> Result<Option<DataFormat>, FieldError> {
-    let Some(v) = non_empty(config, key) else {
-        return Ok(None);
-    };
-    match v.to_ascii_uppercase().as_str() {
-        "JSON" => Ok(Some(DataFormat::Json)),
-        "STRING" => Ok(Some(DataFormat::String)),
-        _ => Err(FieldError::new(
-            key,
-            format!("{key} {v} is not supported yet; use JSON or STRING"),
-        )),
-    }
-}
-
 fn flag(config: &Config, key: &str, default: bool) -> Result<bool, FieldError> {
     match non_empty(config, key) {
         None => Ok(default),
@@ -338,8 +300,8 @@ mod tests {
             s.subscription,
             Subscription::Topics(vec!["orders".into(), "users".into()])
         );
-        assert_eq!(s.value_format, DataFormat::Json);
-        assert_eq!(s.key_format, DataFormat::JsonOrString);
+        assert_eq!(s.value_format, Format::Json { schemas: false });
+        assert_eq!(s.key_format, Format::JsonOrString);
         assert!(!s.tolerate_errors);
         assert_eq!(s.dead_letter_queue, None);
         assert_eq!(s.batch_size, 500);
@@ -373,10 +335,14 @@ mod tests {
 
     #[test]
     fn unsupported_formats_and_dlq_on_an_input_topic_are_refused() {
-        let errs = validate(&cfg(&[("topics", "t"), ("input.data.format", "AVRO")]));
+        let errs = validate(&cfg(&[("topics", "t"), ("input.data.format", "XML")]));
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].key, "input.data.format");
-        assert!(errs[0].message.contains("not supported yet"));
+        assert!(errs[0].message.contains("must be one of"));
+        let s = SinkSettings::parse(&cfg(&[("topics", "t"), ("input.data.format", "PROTOBUF")]));
+        assert_eq!(s.map(|s| s.value_format), Ok(Format::Protobuf));
+        let s = SinkSettings::parse(&cfg(&[("topics", "t"), ("input.data.format", "AVRO")]));
+        assert_eq!(s.map(|s| s.value_format), Ok(Format::Avro));
 
         let errs = validate(&cfg(&[
             ("topics", "t,u"),

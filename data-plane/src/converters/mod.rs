@@ -1,12 +1,48 @@
-//! Converters between the structured record model and Kafka bytes.
+//! Converters between the record model and Kafka bytes, chosen per
+//! connector for keys and values by Kafka Connect class name
+//! (`key.converter` / `value.converter`, with `<side>.converter.*` settings)
+//! or by Confluent's data format keys (`output.data.format` for sources,
+//! `input.data.format` / `input.key.format` for sinks): see [`select`].
+//!
+//! | Format | Class | Module |
+//! | --- | --- | --- |
+//! | `STRING` | `org.apache.kafka.connect.storage.StringConverter` | [`string`] |
+//! | `BYTES` | `org.apache.kafka.connect.converters.ByteArrayConverter` | [`bytes`] |
+//! | `JSON` | `org.apache.kafka.connect.json.JsonConverter` (`schemas.enable`) | [`json`], [`envelope`] |
+//! | `AVRO` | `io.confluent.connect.avro.AvroConverter` | [`avro`] |
+//! | `JSON_SR` | `io.confluent.connect.json.JsonSchemaConverter` | [`json_schema`] |
+//! | `PROTOBUF` | `io.confluent.connect.protobuf.ProtobufConverter` | [`protobuf`] |
+//!
+//! The Schema Registry formats use the wire format of [`wire`], the
+//! connector's environment registry through [`registry`], and schemas
+//! derived from the values by [`shape`], registered under the
+//! TopicNameStrategy subjects. As on Confluent Cloud, the registry is always
+//! the connector's environment's: `<side>.converter.schema.registry.url`
+//! and its credentials are ignored, and so are `auto.register.schemas`
+//! (schemas are always registered) and `use.latest.version`.
 
+pub mod avro;
+pub mod bytes;
+pub mod envelope;
 pub mod json;
+pub mod json_schema;
+pub mod protobuf;
+pub mod registry;
+pub mod shape;
 pub mod string;
+pub mod wire;
 
+pub use bytes::ByteArrayConverter;
+pub use envelope::ConnectJsonConverter;
 pub use json::JsonConverter;
 pub use string::StringConverter;
 
+use std::sync::Arc;
+
 use serde_json::Value;
+
+use crate::connectors::{Config, ConnectorType, FieldError};
+use registry::SchemaRegistry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
@@ -50,6 +86,334 @@ pub fn deserialize_json_or_string(
     }
 }
 
+/// Keys or values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Key,
+    Value,
+}
+
+impl Side {
+    /// The TopicNameStrategy subject: `<topic>-key` / `<topic>-value`.
+    pub fn subject(&self, topic: &str) -> String {
+        match self {
+            Side::Key => format!("{topic}-key"),
+            Side::Value => format!("{topic}-value"),
+        }
+    }
+
+    /// `key.converter` / `value.converter`.
+    pub fn converter_key(&self) -> &'static str {
+        match self {
+            Side::Key => "key.converter",
+            Side::Value => "value.converter",
+        }
+    }
+}
+
+/// How a connector's keys or values are converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    String,
+    Bytes,
+    /// Confluent's `JSON`: plain JSON out (the envelope when
+    /// `<side>.converter.schemas.enable=true`); reads plain JSON and
+    /// unwraps an envelope.
+    Json {
+        schemas: bool,
+    },
+    /// `JsonConverter` by class name, with Kafka's semantics.
+    ConnectJson {
+        schemas: bool,
+    },
+    /// Sink keys whose format is not configured: JSON when they parse,
+    /// else strings.
+    JsonOrString,
+    Avro,
+    JsonSchema,
+    Protobuf,
+}
+
+impl Format {
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Format::String => STRING_CLASS,
+            Format::Bytes => bytes::CLASS,
+            Format::Json { .. } | Format::ConnectJson { .. } | Format::JsonOrString => {
+                envelope::CLASS
+            }
+            Format::Avro => avro::CLASS,
+            Format::JsonSchema => json_schema::CLASS,
+            Format::Protobuf => protobuf::CLASS,
+        }
+    }
+
+    /// Whether it needs the Schema Registry.
+    pub fn uses_registry(&self) -> bool {
+        matches!(self, Format::Avro | Format::JsonSchema | Format::Protobuf)
+    }
+}
+
+pub const STRING_CLASS: &str = "org.apache.kafka.connect.storage.StringConverter";
+
+/// The keys that choose each side's format, and the default.
+fn format_keys(direction: ConnectorType, side: Side) -> (&'static str, Format) {
+    match (direction, side) {
+        (ConnectorType::Source, Side::Key) => ("output.key.format", Format::String),
+        (ConnectorType::Source, Side::Value) => {
+            ("output.data.format", Format::Json { schemas: false })
+        }
+        (ConnectorType::Sink, Side::Key) => ("input.key.format", Format::JsonOrString),
+        (ConnectorType::Sink, Side::Value) => {
+            ("input.data.format", Format::Json { schemas: false })
+        }
+    }
+}
+
+fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
+    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn flag(config: &Config, key: &str, default: bool) -> Result<bool, FieldError> {
+    match non_empty(config, key) {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(FieldError::new(
+            key,
+            format!("Invalid value {v} for configuration {key}: Expected value to be either true or false"),
+        )),
+    }
+}
+
+/// The format of one side of a connector: the converter class when
+/// `key.converter` / `value.converter` names one, else the data format key
+/// (`output.data.format`, `input.data.format`, `input.key.format`, …), else
+/// the default (sources: string keys and JSON values; sinks: JSON values
+/// and keys read as JSON or string).
+pub fn select(config: &Config, direction: ConnectorType, side: Side) -> Result<Format, FieldError> {
+    let class_key = side.converter_key();
+    let schemas_key = format!("{class_key}.schemas.enable");
+    let (format_key, default) = format_keys(direction, side);
+    let format = if let Some(class) = non_empty(config, class_key) {
+        match class {
+            STRING_CLASS => Format::String,
+            bytes::CLASS => Format::Bytes,
+            envelope::CLASS => Format::ConnectJson {
+                schemas: flag(config, &schemas_key, true)?,
+            },
+            avro::CLASS => Format::Avro,
+            json_schema::CLASS => Format::JsonSchema,
+            protobuf::CLASS => Format::Protobuf,
+            other => {
+                return Err(FieldError::new(
+                    class_key,
+                    format!("Invalid value {other} for configuration {class_key}: Class {other} could not be found."),
+                ))
+            }
+        }
+    } else if let Some(f) = non_empty(config, format_key) {
+        match f.to_ascii_uppercase().as_str() {
+            "JSON" => Format::Json {
+                schemas: flag(config, &schemas_key, false)?,
+            },
+            "JSON_SR" => Format::JsonSchema,
+            "AVRO" => Format::Avro,
+            "PROTOBUF" => Format::Protobuf,
+            "STRING" => Format::String,
+            "BYTES" => Format::Bytes,
+            _ => {
+                return Err(FieldError::new(
+                    format_key,
+                    format!("Invalid value {f} for configuration {format_key}: must be one of AVRO, JSON_SR, PROTOBUF, JSON, STRING, BYTES"),
+                ))
+            }
+        }
+    } else {
+        default
+    };
+    Ok(format)
+}
+
+/// Checks the converter settings of both sides; each error names its key.
+pub fn validate(config: &Config, direction: ConnectorType) -> Vec<FieldError> {
+    [Side::Key, Side::Value]
+        .into_iter()
+        .filter_map(|side| select(config, direction, side).err())
+        .collect()
+}
+
+/// The converter of one side of a running task.
+pub enum RecordConverter {
+    /// Formats without a registry.
+    Plain(Box<dyn Converter>),
+    Avro(avro::AvroConverter),
+    JsonSchema(json_schema::JsonSchemaConverter),
+    Protobuf(protobuf::ProtobufConverter),
+}
+
+impl RecordConverter {
+    /// The converter for `format`; the Schema Registry formats need
+    /// `registry` (the connector environment's).
+    pub fn new(
+        format: Format,
+        side: Side,
+        registry: Option<Arc<dyn SchemaRegistry>>,
+    ) -> Result<RecordConverter, String> {
+        let plain = |c: Box<dyn Converter>| Ok(RecordConverter::Plain(c));
+        match format {
+            Format::String => plain(Box::new(StringConverter)),
+            Format::Bytes => plain(Box::new(ByteArrayConverter)),
+            Format::Json { schemas } => plain(Box::new(LenientJson { schemas })),
+            Format::ConnectJson { schemas } => plain(Box::new(ConnectJsonConverter {
+                schemas_enable: schemas,
+            })),
+            Format::JsonOrString => plain(Box::new(JsonOrString)),
+            Format::Avro | Format::JsonSchema | Format::Protobuf => {
+                let Some(registry) = registry else {
+                    return Err(format!(
+                        "{} needs the environment's Schema Registry, which this task cannot reach (no control plane registry endpoint or no environment in its assignment)",
+                        format.class_name()
+                    ));
+                };
+                match format {
+                    Format::Avro => Ok(RecordConverter::Avro(avro::AvroConverter::new(
+                        side, registry,
+                    ))),
+                    Format::JsonSchema => Ok(RecordConverter::JsonSchema(
+                        json_schema::JsonSchemaConverter::new(side, registry),
+                    )),
+                    _ => Ok(RecordConverter::Protobuf(protobuf::ProtobufConverter::new(
+                        side, registry,
+                    ))),
+                }
+            }
+        }
+    }
+
+    pub async fn serialize(
+        &self,
+        topic: &str,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        match self {
+            RecordConverter::Plain(c) => c.serialize(topic, value),
+            RecordConverter::Avro(c) => c.serialize(topic, value).await,
+            RecordConverter::JsonSchema(c) => c.serialize(topic, value).await,
+            RecordConverter::Protobuf(c) => c.serialize(topic, value).await,
+        }
+    }
+
+    pub async fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Value>, ConvertError> {
+        match self {
+            RecordConverter::Plain(c) => c.deserialize(topic, bytes),
+            RecordConverter::Avro(c) => c.deserialize(topic, bytes).await,
+            RecordConverter::JsonSchema(c) => c.deserialize(topic, bytes).await,
+            RecordConverter::Protobuf(c) => c.deserialize(topic, bytes).await,
+        }
+    }
+
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            RecordConverter::Plain(c) => c.class_name(),
+            RecordConverter::Avro(_) => avro::CLASS,
+            RecordConverter::JsonSchema(_) => json_schema::CLASS,
+            RecordConverter::Protobuf(_) => protobuf::CLASS,
+        }
+    }
+}
+
+/// A connector's key and value converters.
+pub struct Converters {
+    pub key: RecordConverter,
+    pub value: RecordConverter,
+}
+
+impl Converters {
+    /// The converters a task's config selects; `registry` is its
+    /// environment's Schema Registry, when reachable.
+    pub fn from_config(
+        config: &Config,
+        direction: ConnectorType,
+        registry: Option<Arc<dyn SchemaRegistry>>,
+    ) -> Result<Converters, FieldError> {
+        let build = |side: Side| -> Result<RecordConverter, FieldError> {
+            let format = select(config, direction, side)?;
+            RecordConverter::new(format, side, registry.clone())
+                .map_err(|e| FieldError::new(side.converter_key(), e))
+        };
+        Ok(Converters {
+            key: build(Side::Key)?,
+            value: build(Side::Value)?,
+        })
+    }
+}
+
+/// Confluent's `JSON` data format (see [`Format::Json`]).
+#[derive(Debug, Clone, Copy)]
+struct LenientJson {
+    schemas: bool,
+}
+
+impl Converter for LenientJson {
+    fn serialize(
+        &self,
+        topic: &str,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        if self.schemas {
+            ConnectJsonConverter {
+                schemas_enable: true,
+            }
+            .serialize(topic, value)
+        } else {
+            JsonConverter.serialize(topic, value)
+        }
+    }
+
+    fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Value>, ConvertError> {
+        JsonConverter.deserialize(topic, bytes)
+    }
+
+    fn class_name(&self) -> &'static str {
+        envelope::CLASS
+    }
+}
+
+/// See [`Format::JsonOrString`].
+#[derive(Debug, Clone, Copy)]
+struct JsonOrString;
+
+impl Converter for JsonOrString {
+    fn serialize(
+        &self,
+        topic: &str,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        JsonConverter.serialize(topic, value)
+    }
+
+    fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Value>, ConvertError> {
+        deserialize_json_or_string(topic, bytes)
+    }
+
+    fn class_name(&self) -> &'static str {
+        envelope::CLASS
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +428,132 @@ mod tests {
         assert_eq!(read(br#"{"id":1}"#), Some(json!({"id": 1})));
         assert_eq!(deserialize_json_or_string("t", None).unwrap(), None);
         assert!(deserialize_json_or_string("t", Some(&[0xff, 0xfe])).is_err());
+    }
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn formats_by_class_name_or_data_format() {
+        use ConnectorType::{Sink, Source};
+        let sel = |pairs: &[(&str, &str)], d, side| select(&cfg(pairs), d, side).unwrap();
+        assert_eq!(sel(&[], Source, Side::Key), Format::String);
+        assert_eq!(
+            sel(&[], Source, Side::Value),
+            Format::Json { schemas: false }
+        );
+        assert_eq!(sel(&[], Sink, Side::Key), Format::JsonOrString);
+        assert_eq!(
+            sel(&[("output.data.format", "avro")], Source, Side::Value),
+            Format::Avro
+        );
+        assert_eq!(
+            sel(&[("input.data.format", "JSON_SR")], Sink, Side::Value),
+            Format::JsonSchema
+        );
+        assert_eq!(
+            sel(&[("input.key.format", "STRING")], Sink, Side::Key),
+            Format::String
+        );
+        assert_eq!(
+            sel(&[("input.data.format", "BYTES")], Sink, Side::Value),
+            Format::Bytes
+        );
+        // The class wins over the data format; JsonConverter's schemas.enable defaults to true.
+        let c = [
+            ("output.data.format", "AVRO"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+        ];
+        assert_eq!(
+            sel(&c, Source, Side::Value),
+            Format::ConnectJson { schemas: true }
+        );
+        let c = [
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "false"),
+        ];
+        assert_eq!(
+            sel(&c, Source, Side::Value),
+            Format::ConnectJson { schemas: false }
+        );
+        let c = [("key.converter", "io.confluent.connect.avro.AvroConverter")];
+        assert_eq!(sel(&c, Sink, Side::Key), Format::Avro);
+        let c = [(
+            "value.converter",
+            "org.apache.kafka.connect.converters.ByteArrayConverter",
+        )];
+        assert_eq!(sel(&c, Sink, Side::Value), Format::Bytes);
+        let c = [
+            ("output.data.format", "JSON"),
+            ("value.converter.schemas.enable", "true"),
+        ];
+        assert_eq!(sel(&c, Source, Side::Value), Format::Json { schemas: true });
+    }
+
+    #[test]
+    fn bad_converter_settings_name_their_key() {
+        let errs = validate(
+            &cfg(&[("value.converter", "com.example.Nope")]),
+            ConnectorType::Sink,
+        );
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].key, "value.converter");
+        assert!(errs[0].message.contains("could not be found"));
+        let errs = validate(
+            &cfg(&[("output.data.format", "XML")]),
+            ConnectorType::Source,
+        );
+        assert_eq!(errs[0].key, "output.data.format");
+        assert!(validate(
+            &cfg(&[("key.converter", protobuf::CLASS)]),
+            ConnectorType::Source,
+        )
+        .is_empty());
+        let errs = validate(
+            &cfg(&[
+                ("value.converter", envelope::CLASS),
+                ("value.converter.schemas.enable", "maybe"),
+            ]),
+            ConnectorType::Source,
+        );
+        assert_eq!(errs[0].key, "value.converter.schemas.enable");
+    }
+
+    #[tokio::test]
+    async fn registry_formats_need_a_registry() {
+        let err = RecordConverter::new(Format::Avro, Side::Value, None)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("Schema Registry"), "{err}");
+        let reg: Arc<dyn SchemaRegistry> = registry::MemoryRegistry::new();
+        let c = Converters::from_config(
+            &cfg(&[("output.data.format", "AVRO")]),
+            ConnectorType::Source,
+            Some(reg),
+        )
+        .unwrap();
+        assert_eq!(c.value.class_name(), avro::CLASS);
+        assert_eq!(c.key.class_name(), STRING_CLASS);
+        let bytes = c
+            .value
+            .serialize("t", Some(&serde_json::json!({"a": 1})))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes[0], wire::MAGIC_BYTE);
+        assert_eq!(
+            c.value.deserialize("t", Some(&bytes)).await.unwrap(),
+            Some(serde_json::json!({"a": 1}))
+        );
     }
 }

@@ -24,13 +24,14 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use self::consumer::SinkConsumer;
-use self::convert::{Pipeline, RawRecord, RecordError};
+use self::convert::{Pipeline, RawRecord, RecordError, Stage as RecordStage};
 use self::dlq::ErrorReporter;
 use self::retry::{retry, Stage};
 use super::kafka::KafkaSetupError;
 use super::task::{Control, TaskStatus};
 use crate::connectors::sink_config::SinkSettings;
-use crate::connectors::{ConnectorPlugin, SinkTask};
+use crate::connectors::{ConnectorPlugin, ConnectorType, SinkTask};
+use crate::converters::{registry, Converters};
 use crate::protocol::{TaskAssignment, TaskState};
 use crate::record::Record;
 use crate::transforms::Chain;
@@ -155,11 +156,16 @@ async fn run_inner(
         let mut runner = Runner {
             settings: &settings,
             pipeline: Pipeline {
-                key_format: settings.key_format,
-                value_format: settings.value_format,
+                converters: Converters::from_config(
+                    config,
+                    ConnectorType::Sink,
+                    registry::for_environment(&assignment.environment_id),
+                )
+                .map_err(|e| SinkError::Config(e.to_string()))?,
                 chain,
             },
             task: task.as_mut(),
+            class_name: plugin.class(),
             consumer: Arc::clone(&consumer),
             reporter,
             status,
@@ -181,9 +187,10 @@ async fn run_inner(
 #[derive(Default)]
 struct Batch {
     /// What `put` gets (converted, transformed, not dropped by a filter),
-    /// each with the partition it was read from: a transform may have
-    /// renamed its topic.
-    records: Vec<((String, i32), Record)>,
+    /// each with the message as read: its partition (a transform may have
+    /// renamed the record's topic) and the bytes the dead letter queue
+    /// forwards should `put` refuse the record.
+    records: Vec<(RawRecord, Record)>,
     /// Per partition, the offset after the last record consumed (delivered,
     /// filtered or skipped alike): what the commit stores.
     next_offsets: BTreeMap<(String, i32), i64>,
@@ -204,7 +211,11 @@ impl Batch {
         if revoked.is_empty() {
             return;
         }
-        self.records.retain(|(source, _)| !revoked.contains(source));
+        self.records.retain(|(raw, _)| {
+            !revoked
+                .iter()
+                .any(|(t, p)| *t == raw.topic && *p == raw.partition)
+        });
         self.next_offsets.retain(|k, _| !revoked.contains(k));
         if self.next_offsets.is_empty() {
             *self = Batch::default();
@@ -220,6 +231,8 @@ struct Runner<'a> {
     settings: &'a SinkSettings,
     pipeline: Pipeline,
     task: &'a mut dyn SinkTask,
+    /// The plugin's class, named in errant-record reports.
+    class_name: &'static str,
     consumer: Arc<SinkConsumer>,
     reporter: ErrorReporter,
     status: &'a TaskStatus,
@@ -290,10 +303,8 @@ impl Runner<'_> {
     /// tolerated (skipped) or fails the task, per `errors.tolerance`.
     async fn accept(&mut self, raw: RawRecord, batch: &mut Batch) -> Result<(), SinkError> {
         batch.track(&raw);
-        match self.pipeline.process(&raw) {
-            Ok(Some(record)) => batch
-                .records
-                .push(((raw.topic.clone(), raw.partition), record)),
+        match self.pipeline.process(&raw).await {
+            Ok(Some(record)) => batch.records.push((raw, record)),
             Ok(None) => {}
             Err(error) => self.reporter.report(&raw, &error).await?,
         }
@@ -359,10 +370,8 @@ impl Runner<'_> {
         if batch.is_empty() {
             return Ok(true);
         }
-        let records: Vec<Record> = std::mem::take(&mut batch.records)
-            .into_iter()
-            .map(|(_, record)| record)
-            .collect();
+        let (raws, records): (Vec<RawRecord>, Vec<Record>) =
+            std::mem::take(&mut batch.records).into_iter().unzip();
         let count = records.len();
         let first = records.first().map(describe).unwrap_or_default();
         if !records.is_empty()
@@ -387,6 +396,24 @@ impl Runner<'_> {
         .await?
         {
             return Ok(false);
+        }
+        // Records the destination refused for good: skipped or fatal, per
+        // errors.tolerance, like records that failed conversion.
+        for errant in self.task.take_errant_records() {
+            let Some(raw) = raws.get(errant.index) else {
+                tracing::warn!(
+                    index = errant.index,
+                    "the task reported an errant record it was not given"
+                );
+                continue;
+            };
+            let error = RecordError {
+                stage: RecordStage::TaskPut,
+                class_name: self.class_name.to_string(),
+                exception: "org.apache.kafka.connect.errors.ConnectException",
+                message: errant.reason,
+            };
+            self.reporter.report(raw, &error).await?;
         }
         self.reporter.flush().await?;
         match consumer::commit(&self.consumer, &batch.next_offsets).await {
@@ -472,7 +499,7 @@ mod tests {
             let mut rec = Record::new("renamed", None, None);
             rec.kafka_partition = Some(p);
             rec.kafka_offset = Some(o);
-            b.records.push((("t".to_string(), p), rec));
+            b.records.push((r, rec));
         }
         assert_eq!(
             b.next_offsets,

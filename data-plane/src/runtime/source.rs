@@ -13,14 +13,16 @@ use tokio::sync::watch;
 use super::kafka::{self, DeliveryTracker, KafkaSetupError};
 use super::offsets::OffsetTracker;
 use super::task::{Control, TaskStatus};
-use crate::connectors::{ConnectorPlugin, SourceRecord, SourceTask, TaskError};
-use crate::converters::{ConvertError, Converter, JsonConverter, StringConverter};
+use crate::connectors::{ConnectorPlugin, ConnectorType, SourceRecord, SourceTask, TaskError};
+use crate::converters::{registry, ConvertError, Converters};
 use crate::protocol::{TaskAssignment, TaskState};
 use crate::record::{Header as RecordHeader, Record};
 use crate::transforms::Chain;
 
 /// How long a stopping task waits for in-flight records to be acknowledged.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a paused task publishes offsets acknowledged since it paused.
+const PAUSED_OFFSET_CHECK: Duration = Duration::from_millis(200);
 /// Pause before polling again after a retriable task error.
 const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 /// Wait before retrying a send that found librdkafka's queue full.
@@ -77,6 +79,15 @@ async fn run_inner(
         .start_source_task(&assignment.config, assignment.id.task, &assignment.offsets)
         .map_err(|e| SourceError::Task(e.to_string()))?;
 
+    // Keys and values as `key.converter` / `value.converter` or
+    // `output.data.format` say (default: string keys, JSON values).
+    let converters = Converters::from_config(
+        &assignment.config,
+        ConnectorType::Source,
+        registry::for_environment(&assignment.environment_id),
+    )
+    .map_err(|e| SourceError::Task(e.to_string()))?;
+
     let topics = task.topics();
     tokio::select! {
         created = kafka::ensure_topics(&assignment.kafka, &assignment.config, &topics, &client_id) => created?,
@@ -103,10 +114,17 @@ async fn run_inner(
                 .join("; "),
         )
     })?;
+    let mut created = TopicCreator {
+        assignment,
+        client_id: &client_id,
+        known: topics.iter().cloned().collect(),
+    };
     let result = produce_loop(
         task.as_mut(),
+        &mut created,
         &producer,
         &chain,
+        &converters,
         &offsets,
         status,
         &mut control,
@@ -115,21 +133,26 @@ async fn run_inner(
     flush(producer).await;
     // The last acknowledged offsets reach the control plane with the final report.
     if let Some(o) = offsets.take_changed() {
+        task.commit(&o);
         status.set_offsets(o);
     }
     result
 }
 
+#[allow(clippy::too_many_arguments)] // the loop's whole context, borrowed from run_inner
 async fn produce_loop(
     task: &mut dyn SourceTask,
+    created: &mut TopicCreator<'_>,
     producer: &TaskProducer,
     chain: &Chain,
+    converters: &Converters,
     offsets: &OffsetTracker,
     status: &TaskStatus,
     control: &mut watch::Receiver<Control>,
 ) -> Result<(), SourceError> {
     loop {
         if let Some(o) = offsets.take_changed() {
+            task.commit(&o);
             status.set_offsets(o);
         }
         if let Some(failure) = producer.context().take_failure() {
@@ -141,9 +164,12 @@ async fn produce_loop(
             Control::Stop => return Ok(()),
             Control::Run => status.set(TaskState::Running),
             Control::Pause => {
-                // Paused: poll nothing; in-flight records still get acknowledged.
+                // Paused: poll nothing; in-flight records still get
+                // acknowledged, and their offsets must still be committed.
                 status.set(TaskState::Paused);
-                if control.changed().await.is_err() {
+                if let Ok(Err(_)) =
+                    tokio::time::timeout(PAUSED_OFFSET_CHECK, control.changed()).await
+                {
                     return Ok(());
                 }
                 continue;
@@ -189,8 +215,9 @@ async fn produce_loop(
                         offsets.ack(seq);
                         continue;
                     };
+                    created.ensure(&r.topic).await?;
                     status.add_topic(&r.topic);
-                    if !send(producer, &r, seq, control).await? {
+                    if !send(producer, converters, &r, seq, control).await? {
                         return Ok(());
                     }
                 }
@@ -211,13 +238,17 @@ async fn produce_loop(
 /// while waiting for room in a full producer queue.
 async fn send(
     producer: &TaskProducer,
+    converters: &Converters,
     record: &Record,
     seq: usize,
     control: &mut watch::Receiver<Control>,
 ) -> Result<bool, SourceError> {
     let topic = record.topic.as_str();
-    let key = StringConverter.serialize(topic, record.key.as_ref())?;
-    let value = JsonConverter.serialize(topic, record.value.as_ref())?;
+    let key = converters.key.serialize(topic, record.key.as_ref()).await?;
+    let value = converters
+        .value
+        .serialize(topic, record.value.as_ref())
+        .await?;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
     let header_values: Vec<Option<String>> = record
         .headers
@@ -265,6 +296,26 @@ async fn send(
                 })
             }
         }
+    }
+}
+
+/// Creates a record's topic the first time the task writes to it, as Kafka
+/// Connect does for source tasks (`topic.creation`): some tasks (CDC) learn
+/// their topics only as they read.
+struct TopicCreator<'a> {
+    assignment: &'a TaskAssignment,
+    client_id: &'a str,
+    known: std::collections::HashSet<String>,
+}
+
+impl TopicCreator<'_> {
+    async fn ensure(&mut self, topic: &str) -> Result<(), SourceError> {
+        if !self.known.contains(topic) {
+            let a = self.assignment;
+            kafka::ensure_topics(&a.kafka, &a.config, &[topic.to_string()], self.client_id).await?;
+            self.known.insert(topic.to_string());
+        }
+        Ok(())
     }
 }
 

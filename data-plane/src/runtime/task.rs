@@ -216,6 +216,16 @@ async fn run_task(
         status.fail(format!("unknown connector.class {class:?}"));
         return;
     };
+    // Defence in depth: the control plane checked the hosts when the config
+    // was written; names may resolve elsewhere by now.
+    let refused = connectors::egress::process_policy()
+        .check_config(plugin, &assignment.config)
+        .await;
+    if let Some(e) = refused.first() {
+        tracing::error!(key = %e.key, error = %e.message, "task refused by the egress policy");
+        status.fail(e.to_string());
+        return;
+    }
     match plugin.connector_type() {
         ConnectorType::Source => source::run(assignment, plugin, status, control).await,
         ConnectorType::Sink => sink::run(assignment, plugin, status, control).await,

@@ -36,6 +36,8 @@ pub struct WorkerConfig {
     pub capacity: u32,
     /// Bearer token for the worker protocol.
     pub token: Option<String>,
+    /// The worker pool this worker serves (`None`: the shared pool).
+    pub pool: Option<String>,
 }
 
 pub struct Worker {
@@ -90,6 +92,8 @@ enum SessionEnd {
 impl Worker {
     pub fn new(config: WorkerConfig) -> Result<Worker, ClientError> {
         let client = ControlPlaneClient::new(&config.control_plane_url, config.token.clone())?;
+        // Converters reach their environment's Schema Registry through the control plane.
+        crate::converters::registry::set_endpoint(&config.control_plane_url, config.token.clone());
         Ok(Worker {
             config,
             client,
@@ -106,6 +110,7 @@ impl Worker {
             worker = %self.config.worker_id,
             control_plane = %self.config.control_plane_url,
             capacity = self.config.capacity,
+            pool = self.config.pool.as_deref().unwrap_or("shared"),
             "worker starting"
         );
         // Grows while the control plane keeps refusing fresh leases, so a
@@ -161,6 +166,7 @@ impl Worker {
             worker_id: self.config.worker_id.clone(),
             capacity: self.config.capacity,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            pool: self.config.pool.clone(),
         };
         let mut backoff = Duration::from_millis(250);
         loop {
@@ -351,6 +357,7 @@ mod tests {
                 properties: Default::default(),
             },
             offsets: Vec::new(),
+            environment_id: String::new(),
         }
     }
 

@@ -25,6 +25,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::Row;
 use tokio::sync::Notify;
+use tributary_data_plane::connectors::egress::{self, EgressPolicy};
 use tributary_data_plane::protocol::{TaskAssignment, TaskReport, TaskState};
 use tributary_data_plane::runtime::TaskHandle;
 
@@ -391,6 +392,9 @@ pub fn assignment(connector_id: &str, config: BTreeMap<String, String>) -> TaskA
 }
 
 pub fn start(assignment: TaskAssignment) -> TaskHandle {
+    // The databases and broker of these tests are on loopback, which the
+    // worker's default egress policy refuses.
+    let _ = egress::install(EgressPolicy::parse("loopback,private").expect("policy"));
     TaskHandle::start(assignment, Arc::new(Notify::new()))
 }
 

@@ -56,6 +56,22 @@ pub fn restore_masked_secrets(
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/config",
+    operation_id = "getConnectv1ConnectorConfig",
+    tag = "Connectors (connect/v1)",
+    summary = "Read a connector's config",
+    description = "Password-typed values are returned masked as `****************`, never in clear; a \
+PUT or PATCH that sends the mask back keeps the stored value. The `ETag` names this version.",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The config, secrets masked", body = crate::api::schemas::ConnectorConfig,
+            headers(("ETag" = String, description = "The connector's version"))),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -66,14 +82,26 @@ pub async fn read(
     Ok((etag_header(&c), Json(body)).into_response())
 }
 
-/// Writes a full config (create or replace) and answers with the connector.
-async fn write_config(
+/// A config written by [`write_config`].
+pub(crate) struct Written {
+    pub connector: store::Connector,
+    pub cluster: crate::store::tenancy::Cluster,
+    /// The connector did not exist before.
+    pub created: bool,
+    pub n_tasks: usize,
+}
+
+/// Core of every config write: creates the connector or replaces its config
+/// with what `build` makes of the stored one (`None`: no connector yet).
+/// Honours `If-Match`, restores echoed masks, validates (egress policy
+/// included), seals secrets and wakes the reconciler.
+pub(crate) async fn write_config(
     state: &AppState,
     who: &Principal,
     (env, cluster_id, name): (String, String, String),
     headers: &HeaderMap,
     build: impl FnOnce(Option<&ConfigMap>) -> Result<ConfigMap, ApiError>,
-) -> Result<Response, ApiError> {
+) -> Result<Written, ApiError> {
     let cluster = scoped_cluster(state, who, &env, &cluster_id).await?;
     super::connectors::check_name(&name)?;
     let mut tx = state.pool.begin().await?;
@@ -98,7 +126,7 @@ async fn write_config(
     // Validate what the worker will see: stored secrets opened.
     let mut plain = config.clone();
     open_secrets(&mut plain, &state.secrets);
-    let plugin = super::check_config(&plain)?;
+    let plugin = super::connectors::validate_config(state, &plain).await?;
     seal_secrets(&mut config, stored, &state.secrets);
     let (c, created) = store::upsert(
         &mut tx,
@@ -119,16 +147,71 @@ async fn write_config(
     let n_tasks = plugin
         .task_configs(&config, plugins::max_tasks(&config))
         .len();
-    // Confluent documents 200 for both creation and update here.
-    Ok((
+    Ok(Written {
+        connector: c,
+        cluster,
+        created,
+        n_tasks,
+    })
+}
+
+/// Confluent documents 200 for both creation and update of a config.
+fn written_response(w: Written) -> Response {
+    (
         StatusCode::OK,
-        etag_header(&c),
-        Json(view::connector_json(&c, &cluster, n_tasks)),
+        etag_header(&w.connector),
+        Json(view::connector_json(&w.connector, &w.cluster, w.n_tasks)),
     )
-        .into_response())
+        .into_response()
+}
+
+/// The stored config with `patch` merged in: a key set to `None` (JSON
+/// `null`) is removed. 404 when there is no stored config.
+pub(crate) fn merge_patch(
+    stored: Option<&ConfigMap>,
+    name: &str,
+    patch: BTreeMap<String, Option<String>>,
+) -> Result<ConfigMap, ApiError> {
+    let mut config = stored.cloned().ok_or_else(|| connector_not_found(name))?;
+    for (k, v) in patch {
+        match v {
+            Some(v) => config.insert(k, v),
+            None => config.remove(&k),
+        };
+    }
+    Ok(config)
 }
 
 /// `PUT …/config`: create, or replace the whole config (omitted keys are removed).
+#[utoipa::path(
+    put,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/config",
+    operation_id = "createOrUpdateConnectv1ConnectorConfig",
+    tag = "Connectors (connect/v1)",
+    summary = "Create a connector or replace its config",
+    description = "Creates the connector when it does not exist; otherwise replaces the whole config \
+(omitted keys are removed) and bumps its generation, and the reconciler rolls the tasks. Answers \
+200 in both cases, as Confluent documents.\n\n**Secrets.** Password-typed values are encrypted at \
+rest and returned masked as `****************`. Sending the mask (any run of two or more asterisks) \
+back for such a key keeps the stored value, so a config that was read can be written back \
+unchanged; the mask for a key with no stored value is a 400 naming the key.",
+    params(
+        crate::api::schemas::ConnectorPath,
+        ("If-Match" = Option<String>, Header, description = "Write only over this version (an `ETag`); 412 otherwise"),
+    ),
+    request_body = crate::api::schemas::ConnectorConfig,
+    responses(
+        (status = 200, description = "The connector (secrets masked)", body = crate::api::schemas::Connector,
+            headers(("ETag" = String, description = "The connector's new version"))),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 402, response = crate::api::schemas::ConnectQuotaExceeded),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 412, response = crate::api::schemas::ConnectPreconditionFailed),
+        (status = 413, response = crate::api::schemas::ConnectPayloadTooLarge),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -136,11 +219,38 @@ pub async fn put(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    write_config(&state, &who, path, &headers, |_| Ok(body)).await
+    write_config(&state, &who, path, &headers, |_| Ok(body))
+        .await
+        .map(written_response)
 }
 
 /// `PATCH …/config`: merge the given keys into the stored config; a key set
 /// to JSON `null` is removed.
+#[utoipa::path(
+    patch,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/config",
+    operation_id = "patchConnectv1ConnectorConfig",
+    tag = "Connectors (connect/v1)",
+    summary = "Change some of a connector's config",
+    description = "Merges the given keys into the stored config; a key set to `null` is removed. The \
+connector must exist (404).\n\n**Secrets.** Password-typed values are encrypted at rest and \
+returned masked as `****************`. Sending the mask back for such a key keeps the stored value.",
+    params(
+        crate::api::schemas::ConnectorPath,
+        ("If-Match" = Option<String>, Header, description = "Write only over this version (an `ETag`); 412 otherwise"),
+    ),
+    request_body = crate::api::schemas::ConnectorConfigPatch,
+    responses(
+        (status = 200, description = "The connector (secrets masked)", body = crate::api::schemas::Connector,
+            headers(("ETag" = String, description = "The connector's new version"))),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 412, response = crate::api::schemas::ConnectPreconditionFailed),
+        (status = 413, response = crate::api::schemas::ConnectPayloadTooLarge),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -150,16 +260,10 @@ pub async fn patch(
 ) -> Result<Response, ApiError> {
     let name = path.2.clone();
     write_config(&state, &who, path, &headers, |stored| {
-        let mut config = stored.cloned().ok_or_else(|| connector_not_found(&name))?;
-        for (k, v) in body {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
-        Ok(config)
+        merge_patch(stored, &name, body)
     })
     .await
+    .map(written_response)
 }
 
 #[cfg(test)]

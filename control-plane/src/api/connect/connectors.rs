@@ -1,6 +1,6 @@
 //! Connector handlers: create, list, read, status, delete, plugins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,6 +18,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::store::connectors::{self as store, ConfigMap, CreateError, NewConnector, Task};
 use crate::store::notify_reconciler;
+use crate::store::tenancy::Cluster;
 
 type ClusterPath = Path<(String, String)>;
 type ConnectorPath = Path<(String, String, String)>;
@@ -31,7 +32,7 @@ pub struct CreateRequest {
 }
 
 /// Connector names end up in URLs, CRNs and consumer group ids.
-pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
     if name.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "name",
@@ -82,6 +83,20 @@ pub fn check_config(config: &ConfigMap) -> Result<&'static dyn ConnectorPlugin, 
     Ok(plugin)
 }
 
+/// [`check_config`] plus the deployment's egress policy for the hosts the
+/// config names: what every write of a config passes.
+pub(crate) async fn validate_config(
+    state: &AppState,
+    config: &ConfigMap,
+) -> Result<&'static dyn ConnectorPlugin, ApiError> {
+    let plugin = check_config(config)?;
+    let errors = state.egress.check_config(plugin, config).await;
+    if let Some(first) = errors.first() {
+        return Err(config_errors(first, &errors));
+    }
+    Ok(plugin)
+}
+
 fn config_errors(first: &FieldError, all: &[FieldError]) -> ApiError {
     let lines: Vec<String> = all.iter().map(|e| e.to_string()).collect();
     ApiError::invalid_field(
@@ -94,6 +109,35 @@ fn config_errors(first: &FieldError, all: &[FieldError]) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors",
+    operation_id = "createConnectv1Connector",
+    tag = "Connectors (connect/v1)",
+    summary = "Create a connector",
+    description = "Records the connector as desired state (RUNNING) and answers at once; the reconciler \
+starts its tasks. The whole config is validated first and every problem is named. Needs \
+ConnectManager, CloudClusterAdmin or above on the cluster; counts against the connector and task \
+quotas (402). Password-typed config values are encrypted at rest and returned masked \
+(`****************`). A retried request with the same `Idempotency-Key` and body answers the first \
+result instead of creating twice.",
+    params(
+        crate::api::schemas::ClusterPath,
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 255 characters, kept 24 hours per organization"),
+    ),
+    request_body = crate::api::schemas::CreateConnectorRequest,
+    responses(
+        (status = 201, description = "The connector (secrets masked)", body = crate::api::schemas::Connector),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 402, response = crate::api::schemas::ConnectQuotaExceeded),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 409, response = crate::api::schemas::ConnectConflict),
+        (status = 413, response = crate::api::schemas::ConnectPayloadTooLarge),
+        (status = 422, response = crate::api::schemas::ConnectIdempotencyKeyReused),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -112,41 +156,78 @@ pub async fn create(
         .name
         .ok_or_else(|| ApiError::invalid_field("name", "field \"name\" is required"))?;
     check_name(&name)?;
-    let mut config = req
+    let config = req
         .config
         .ok_or_else(|| ApiError::invalid_field("config", "field \"config\" is required"))?;
-    match config.get("name") {
-        Some(n) if n != &name => {
-            return Err(ApiError::invalid_field(
-                "config/name",
-                format!("config.name \"{n}\" does not match the connector name \"{name}\""),
-            ))
-        }
-        _ => {
-            config.insert("name".into(), name.clone());
-        }
-    }
     if !req.offsets.is_empty() {
         return Err(ApiError::invalid_field(
             "offsets",
             "initial offsets are not supported yet; create the connector without them",
         ));
     }
-    let plugin = check_config(&config)?;
+    let (plugin, config) = prepare_new(&state, &name, config).await?;
 
-    let mut stored_config = config.clone();
-    crate::connector_secrets::seal_secrets(&mut stored_config, None, &state.secrets);
     let mut tx = state.pool.begin().await?;
     if let Some(idem) = &idem {
         if let Some((status, body)) = idem.begin(&mut tx, &who.org_id).await? {
             return Ok((status, Json(body)));
         }
     }
+    let (created, n_tasks) =
+        insert_connector(&mut tx, &state, &who, &env, &cluster, plugin, &config).await?;
+    let mut body = view::connector_json(&created, &cluster, n_tasks);
+    body["offsets"] = json!([]);
+    if let Some(idem) = &idem {
+        idem.finish(&mut tx, &who.org_id, StatusCode::CREATED, &body)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Core of a create: checks the name, sets `config.name` (refusing a
+/// different one) and validates the config. Returns the plugin and config.
+pub(crate) async fn prepare_new(
+    state: &AppState,
+    name: &str,
+    mut config: ConfigMap,
+) -> Result<(&'static dyn ConnectorPlugin, ConfigMap), ApiError> {
+    check_name(name)?;
+    match config.get("name") {
+        Some(n) if n != name => {
+            return Err(ApiError::invalid_field(
+                "config/name",
+                format!("config.name \"{n}\" does not match the connector name \"{name}\""),
+            ))
+        }
+        _ => {
+            config.insert("name".into(), name.to_string());
+        }
+    }
+    let plugin = validate_config(state, &config).await?;
+    Ok((plugin, config))
+}
+
+/// Core of a create: stores a prepared connector (secrets sealed; 409 when
+/// the name is taken) and wakes the reconciler, in `tx`. Returns the
+/// connector and its task count.
+pub(crate) async fn insert_connector(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AppState,
+    who: &Principal,
+    env: &str,
+    cluster: &Cluster,
+    plugin: &'static dyn ConnectorPlugin,
+    config: &ConfigMap,
+) -> Result<(store::Connector, usize), ApiError> {
+    let name = config.get("name").cloned().unwrap_or_default();
+    let mut stored_config = config.clone();
+    crate::connector_secrets::seal_secrets(&mut stored_config, None, &state.secrets);
     let created = store::create(
-        &mut tx,
+        tx,
         NewConnector {
             org_id: &who.org_id,
-            environment_id: &env,
+            environment_id: env,
             cluster_id: &cluster.id,
             name: &name,
             class: plugin.class(),
@@ -162,18 +243,11 @@ pub async fn create(
         CreateError::Db(e) => e.into(),
     })?;
     let n_tasks = plugin
-        .task_configs(&config, plugins::max_tasks(&config))
+        .task_configs(config, plugins::max_tasks(config))
         .len();
-    let mut body = view::connector_json(&created, &cluster, n_tasks);
-    body["offsets"] = json!([]);
-    if let Some(idem) = &idem {
-        idem.finish(&mut tx, &who.org_id, StatusCode::CREATED, &body)
-            .await?;
-    }
-    notify_reconciler(&mut *tx, "connector created").await?;
-    tx.commit().await?;
+    notify_reconciler(&mut **tx, "connector created").await?;
     tracing::info!(connector = %created.id, name = %name, class = plugin.class(), "connector created");
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((created, n_tasks))
 }
 
 /// The `expand` values of a query string: `expand=id,info` or repeated `expand=`.
@@ -200,6 +274,30 @@ fn expansions(query: Option<&str>) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors",
+    operation_id = "listConnectv1Connectors",
+    tag = "Connectors (connect/v1)",
+    summary = "List connectors",
+    description = "The connectors of the cluster that the caller may see (a caller bound to some \
+connectors only sees those). Without parameters: an array of names. With `expand`: an object keyed \
+by name with the expansions asked for. With `page_size` or `page_token`: a v2 list page whose \
+`data` holds names (or expanded connectors with their `name`).",
+    params(
+        crate::api::schemas::ClusterPath,
+        ("expand" = Option<String>, Query, description = "Comma-separated (or repeated): `id`, `info`, `status`", example = "status,info,id"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Paginate: page size"),
+        ("page_token" = Option<String>, Query, description = "Paginate: from `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "The connectors", body = crate::api::schemas::ConnectorListing,
+            example = json!(["orders-gen", "orders-sink"])),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -209,19 +307,15 @@ pub async fn list(
     let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
     let expand = expansions(query.as_deref())?;
     let page = paging(query.as_deref())?;
-    let mut connectors = store::list(
-        &state.pool,
-        &who.org_id,
-        &cluster.id,
+    let connectors = visible_connectors(
+        &state,
+        &who,
+        &env,
+        &cluster,
         page.as_ref().and_then(|p| p.page_token.as_deref()),
         page.as_ref().and_then(|p| p.page_size),
     )
     .await?;
-    // A caller bound to some connectors only sees those.
-    let names = connectors.iter().map(|c| c.name.clone()).collect();
-    let visible =
-        crate::auth::authz::visible_connectors(&state.pool, &who, &env, &cluster.id, names).await?;
-    connectors.retain(|c| visible.contains(&c.name));
     if let Some(page) = page {
         // Opt-in pagination: Confluent's v2 list envelope.
         let size = page.size()?;
@@ -275,6 +369,38 @@ pub async fn list(
     )))
 }
 
+/// Core of the list endpoints: the cluster's connectors the caller may see,
+/// by name (a page of them with `after`/`limit`). A caller bound to some
+/// connectors only sees those.
+pub(crate) async fn visible_connectors(
+    state: &AppState,
+    who: &Principal,
+    env: &str,
+    cluster: &Cluster,
+    after: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Vec<store::Connector>, ApiError> {
+    let mut connectors = store::list(&state.pool, &who.org_id, &cluster.id, after, limit).await?;
+    let names = connectors.iter().map(|c| c.name.clone()).collect();
+    let visible =
+        crate::auth::authz::visible_connectors(&state.pool, who, env, &cluster.id, names).await?;
+    connectors.retain(|c| visible.contains(&c.name));
+    Ok(connectors)
+}
+
+/// The tasks of each of `connectors`, by connector id, in task order.
+pub(crate) async fn tasks_by_connector(
+    state: &AppState,
+    connectors: &[store::Connector],
+) -> Result<HashMap<String, Vec<Task>>, ApiError> {
+    let ids: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
+    let mut out: HashMap<String, Vec<Task>> = HashMap::new();
+    for t in store::tasks_of(&state.pool, &ids).await? {
+        out.entry(t.connector_id.clone()).or_default().push(t);
+    }
+    Ok(out)
+}
+
 /// `page_size`/`page_token` of a list request; `None` when not paginating.
 fn paging(query: Option<&str>) -> Result<Option<crate::api::v2::PageParams>, ApiError> {
     let q = query.unwrap_or("");
@@ -318,11 +444,13 @@ async fn expand_all(
     connectors: &[store::Connector],
     expand: &[String],
 ) -> Result<Map<String, Value>, ApiError> {
-    let ids: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
-    let tasks = store::tasks_of(&state.pool, &ids).await?;
+    let tasks = tasks_by_connector(state, connectors).await?;
     let mut out = Map::new();
     for c in connectors {
-        let mine: Vec<&Task> = tasks.iter().filter(|t| t.connector_id == c.id).collect();
+        let mine: Vec<&Task> = tasks
+            .get(&c.id)
+            .map(|t| t.iter().collect())
+            .unwrap_or_default();
         let mut entry = Map::new();
         if expand.iter().any(|e| e == "id") {
             entry.insert("id".into(), json!({"id": c.id, "id_type": "ID"}));
@@ -346,6 +474,21 @@ async fn expand_all(
     Ok(out)
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}",
+    operation_id = "readConnectv1Connector",
+    tag = "Connectors (connect/v1)",
+    summary = "Read a connector",
+    description = "Its config (secrets masked), tasks and type. The `ETag` names this version, for `If-Match`.",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The connector", body = crate::api::schemas::Connector,
+            headers(("ETag" = String, description = "The connector's version"))),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -359,6 +502,21 @@ pub async fn read(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/status",
+    operation_id = "readConnectv1ConnectorStatus",
+    tag = "Connectors (connect/v1)",
+    summary = "Read a connector's status",
+    description = "The connector's state, derived from its tasks' (PROVISIONING, RUNNING, DEGRADED, \
+PAUSED, STOPPED, FAILED), and each task's state and error.",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The status", body = crate::api::schemas::ConnectorStatus),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn status(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -369,23 +527,56 @@ pub async fn status(
     Ok(Json(view::status_json(&c, &refs)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}",
+    operation_id = "deleteConnectv1Connector",
+    tag = "Connectors (connect/v1)",
+    summary = "Delete a connector",
+    description = "Its tasks stop and its stored config and offsets go.",
+    params(
+        crate::api::schemas::ConnectorPath,
+        ("If-Match" = Option<String>, Header, description = "Delete only this version (an `ETag`)"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = crate::api::schemas::DeleteConnectorResponse),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 412, response = crate::api::schemas::ConnectPreconditionFailed),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    delete_connector(&state, &who, &env, &cluster_id, &name, &headers).await?;
+    Ok(Json(json!({"error": null})))
+}
+
+/// Core of a delete (honouring `If-Match`); 404 when there is no such connector.
+pub(crate) async fn delete_connector(
+    state: &AppState,
+    who: &Principal,
+    env: &str,
+    cluster_id: &str,
+    name: &str,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let cluster = scoped_cluster(state, who, env, cluster_id).await?;
     let mut tx = state.pool.begin().await?;
-    let current = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
+    let current = store::lock(&mut tx, &who.org_id, &cluster.id, name)
         .await?
-        .ok_or_else(|| connector_not_found(&name))?;
-    check_if_match(&headers, Some(&current))?;
-    store::delete(&mut tx, &who.org_id, &cluster.id, &name).await?;
+        .ok_or_else(|| connector_not_found(name))?;
+    check_if_match(headers, Some(&current))?;
+    store::delete(&mut tx, &who.org_id, &cluster.id, name).await?;
     notify_reconciler(&mut *tx, "connector deleted").await?;
     tx.commit().await?;
+    crate::cleanup::after_delete(state, &current);
     tracing::info!(name = %name, cluster = %cluster.id, "connector deleted");
-    Ok(Json(json!({"error": null})))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,15 +3,18 @@
 //! Upstream Kafka Connect's extras (stop, per-task restart, task status,
 //! PATCH config) live under the same prefix.
 
-mod config;
-mod connectors;
+// The handlers of this face adapt shapes and codes around core operations
+// (write a config, set the target state, restart, load a connector with its
+// tasks, …) that the Kafka-Connect-compatible face (`api::compat`) calls too.
+pub(crate) mod config;
+pub(crate) mod connectors;
 mod idempotency;
-mod lifecycle;
-mod offsets;
-mod plugins;
+pub(crate) mod lifecycle;
+pub(crate) mod offsets;
+pub(crate) mod plugins;
 mod precondition;
-mod tasks;
-mod view;
+pub(crate) mod tasks;
+pub(crate) mod view;
 
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -77,7 +80,7 @@ pub fn routes() -> Router<AppState> {
 /// [`crate::auth::authz::connect_cluster`]): invisible environments,
 /// clusters and connectors are 404s that name what was not found; a write
 /// without a role that allows it is 403; a new connector over quota is 402.
-async fn scoped_cluster(
+pub(crate) async fn scoped_cluster(
     state: &AppState,
     who: &Principal,
     env: &str,
@@ -86,12 +89,12 @@ async fn scoped_cluster(
     crate::auth::authz::connect_cluster(state, who, env, cluster).await
 }
 
-fn connector_not_found(name: &str) -> ApiError {
+pub(crate) fn connector_not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("Connector {name} not found"))
 }
 
 /// A connector with its cluster and tasks, for reads.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     who: &Principal,
     env: &str,

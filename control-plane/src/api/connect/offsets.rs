@@ -57,6 +57,23 @@ pub async fn current_offsets(
         .collect())
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/offsets",
+    operation_id = "getConnectv1ConnectorOffsets",
+    tag = "Offsets (connect/v1)",
+    summary = "Read a connector's offsets",
+    description = "Sources: the offsets their tasks committed (fenced by epoch). Sinks: the committed \
+offsets of the consumer group `connect-<connector id>`, read from the Kafka cluster (503 when it \
+does not answer).",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The offsets", body = crate::api::schemas::ConnectorOffsets),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 503, response = crate::api::schemas::ConnectUnavailable),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -139,6 +156,27 @@ fn request_info(c: &Connector, r: &OffsetRequest) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/offsets/request",
+    operation_id = "alterConnectv1ConnectorOffsetsRequest",
+    tag = "Offsets (connect/v1)",
+    summary = "Alter or reset a connector's offsets",
+    description = "Desired state like everything else: the reconciler stops the tasks, applies the \
+request and starts them again; follow it with `offsets/request/status`. One request at a time per \
+connector (409 while one is being applied).",
+    params(crate::api::schemas::ConnectorPath),
+    request_body = crate::api::schemas::OffsetsRequest,
+    responses(
+        (status = 202, description = "Recorded", body = crate::api::schemas::OffsetsRequestInfo),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 409, response = crate::api::schemas::ConnectConflict),
+        (status = 413, response = crate::api::schemas::ConnectPayloadTooLarge),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn request(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -164,12 +202,30 @@ pub async fn request(
     } else {
         req.offsets
     };
+    let (c, r) = record_request(&state, &who, &cluster, &name, &kind, &offsets, |_| Ok(())).await?;
+    Ok((StatusCode::ACCEPTED, Json(request_info(&c, &r))).into_response())
+}
+
+/// Core of an offsets alter (`PATCH`) or reset (`DELETE`): checks the
+/// offsets' shape and what `guard` asks of the connector, then records the
+/// request for the reconciler, which stops the tasks, applies it and
+/// starts them again. 409 while an earlier request is still pending.
+pub(crate) async fn record_request(
+    state: &AppState,
+    who: &Principal,
+    cluster: &Cluster,
+    name: &str,
+    kind: &str,
+    offsets: &[Value],
+    guard: impl FnOnce(&Connector) -> Result<(), ApiError>,
+) -> Result<(Connector, OffsetRequest), ApiError> {
     let mut tx = state.pool.begin().await?;
-    let c = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
+    let c = store::lock(&mut tx, &who.org_id, &cluster.id, name)
         .await?
-        .ok_or_else(|| connector_not_found(&name))?;
-    check_offsets(&c.connector_type, &offsets)?;
-    let Some(r) = offsets::put_request(&mut tx, &c.id, &kind, &offsets).await? else {
+        .ok_or_else(|| connector_not_found(name))?;
+    guard(&c)?;
+    check_offsets(&c.connector_type, offsets)?;
+    let Some(r) = offsets::put_request(&mut tx, &c.id, kind, offsets).await? else {
         return Err(ApiError::conflict(format!(
             "an offsets request for connector {name} is still being applied; only one can run at a time"
         )));
@@ -177,9 +233,22 @@ pub async fn request(
     notify_reconciler(&mut *tx, "offsets request").await?;
     tx.commit().await?;
     tracing::info!(connector = %c.id, kind, "offsets request recorded");
-    Ok((StatusCode::ACCEPTED, Json(request_info(&c, &r))).into_response())
+    Ok((c, r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/offsets/request/status",
+    operation_id = "getConnectv1ConnectorOffsetsRequestStatus",
+    tag = "Offsets (connect/v1)",
+    summary = "Read where the last offsets request stands",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The request and its phase", body = crate::api::schemas::OffsetsRequestStatus),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn request_status(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

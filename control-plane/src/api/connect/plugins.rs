@@ -15,20 +15,38 @@ use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connector-plugins",
+    operation_id = "listConnectv1ConnectorPlugins",
+    tag = "Connector plugins (connect/v1)",
+    summary = "List the connector plugins",
+    params(crate::api::schemas::ClusterPath),
+    responses(
+        (status = 200, description = "The plugin catalogue", body = Vec<crate::api::schemas::ConnectorPlugin>),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    Ok(Json(plugin_list()))
+}
+
+/// `[{class, type, version}]` of every built-in plugin (both faces).
+pub(crate) fn plugin_list() -> Value {
     let list: Vec<Value> = catalogue::catalogue()
         .iter()
         .map(|p| json!({"class": p.class(), "type": p.connector_type().as_str(), "version": p.version()}))
         .collect();
-    Ok(Json(Value::Array(list)))
+    Value::Array(list)
 }
 
-fn definition_json(d: &ConfigDef, order: usize) -> Value {
+pub(crate) fn definition_json(d: &ConfigDef, order: usize) -> Value {
     json!({
         "name": d.name,
         "type": d.config_type.as_str(),
@@ -109,6 +127,25 @@ pub fn validation_json(
 
 /// `PUT …/connector-plugins/{plugin}/config/validate`: always 200 with
 /// per-field errors (a bad config is the answer, not a failure).
+#[utoipa::path(
+    put,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connector-plugins/{plugin_name}/config/validate",
+    operation_id = "validateConnectv1ConnectorPlugin",
+    tag = "Connector plugins (connect/v1)",
+    summary = "Validate a connector config",
+    description = "Always 200 with per-field errors: a bad config is the answer, not a failure. Served \
+from the plugin catalogue linked into the control plane (no worker needed). Password-typed values \
+are shown masked.",
+    params(crate::api::schemas::PluginPath),
+    request_body = crate::api::schemas::ConnectorConfig,
+    responses(
+        (status = 200, description = "The validation", body = crate::api::schemas::ConfigValidation),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        (status = 413, response = crate::api::schemas::ConnectPayloadTooLarge),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn validate(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -116,8 +153,39 @@ pub async fn validate(
     ApiJson(config): ApiJson<BTreeMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     scoped_cluster(&state, &who, &env, &cluster_id).await?;
-    let p = catalogue::find(&plugin)
-        .ok_or_else(|| ApiError::not_found(format!("Connector plugin {plugin} not found")))?;
+    let p = find_plugin(&plugin)?;
+    let v = validate_config(&state, p, config).await;
+    Ok(Json(validation_json(
+        p.class(),
+        &v.defs,
+        &v.config,
+        &v.errors,
+    )))
+}
+
+/// The plugin named in a path; 404 when there is none.
+pub(crate) fn find_plugin(
+    name: &str,
+) -> Result<&'static dyn tributary_data_plane::connectors::ConnectorPlugin, ApiError> {
+    catalogue::find(name)
+        .ok_or_else(|| ApiError::not_found(format!("Connector plugin {name} not found")))
+}
+
+/// A config validated against a plugin's definitions.
+pub(crate) struct Validated {
+    pub defs: Vec<ConfigDef>,
+    pub config: BTreeMap<String, String>,
+    pub errors: Vec<FieldError>,
+}
+
+/// Core of `…/config/validate`: every problem of `config` for plugin `p`
+/// (types, required keys, allowed values, the plugin's own checks and the
+/// egress policy for hosts), each naming its key.
+pub(crate) async fn validate_config(
+    state: &AppState,
+    p: &'static dyn tributary_data_plane::connectors::ConnectorPlugin,
+    config: BTreeMap<String, String>,
+) -> Validated {
     let mut config = config;
     config
         .entry("connector.class".into())
@@ -135,9 +203,14 @@ pub async fn validate(
         }
     }
     errors.extend(catalogue::validate(p, &config));
+    errors.extend(state.egress.check_config(p, &config).await);
     let mut defs = common_defs();
     defs.extend(p.config_defs());
-    Ok(Json(validation_json(p.class(), &defs, &config, &errors)))
+    Validated {
+        defs,
+        config,
+        errors,
+    }
 }
 
 #[cfg(test)]

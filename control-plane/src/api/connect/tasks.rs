@@ -11,6 +11,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::store::connectors as store;
 use crate::store::notify_reconciler;
+use crate::store::tenancy::Cluster;
 
 type ConnectorPath = Path<(String, String, String)>;
 type TaskPath = Path<(String, String, String, String)>;
@@ -25,24 +26,57 @@ fn task_number(raw: &str) -> Result<i32, ApiError> {
 }
 
 /// Task configs, secrets masked.
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/tasks",
+    operation_id = "listConnectv1ConnectorTasks",
+    tag = "Connectors (connect/v1)",
+    summary = "List a connector's tasks",
+    description = "Each task's config, secrets masked.",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The tasks", body = Vec<crate::api::schemas::TaskInfo>),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
     let (cluster, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
+    Ok(Json(task_infos(&cluster, &c, &tasks)))
+}
+
+/// Kafka Connect's `TaskInfo` list (both faces): ids and configs, secrets masked.
+pub(crate) fn task_infos(cluster: &Cluster, c: &store::Connector, tasks: &[store::Task]) -> Value {
     let list: Vec<Value> = tasks
         .iter()
         .map(|t| {
             json!({
                 "id": {"connector": c.name, "task": t.task_id},
-                "config": view::visible_config(&t.config, &c.class, &cluster),
+                "config": view::visible_config(&t.config, &c.class, cluster),
             })
         })
         .collect();
-    Ok(Json(Value::Array(list)))
+    Value::Array(list)
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/tasks/{task_id}/status",
+    operation_id = "readConnectv1TaskStatus",
+    tag = "Connectors (connect/v1)",
+    summary = "Read a task's status",
+    params(crate::api::schemas::TaskPath),
+    responses(
+        (status = 200, description = "The task's status", body = crate::api::schemas::TaskStatus),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn status(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -57,36 +91,92 @@ pub async fn status(
 }
 
 /// Restarts one task (upstream answers 204).
+#[utoipa::path(
+    post,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/tasks/{task_id}/restart",
+    operation_id = "restartConnectv1Task",
+    tag = "Connector lifecycle (connect/v1)",
+    summary = "Restart one task",
+    description = "The task gets a new epoch, which restarts it where it runs.",
+    params(crate::api::schemas::TaskPath),
+    responses(
+        (status = 204, description = "Restarting"),
+        (status = 400, response = crate::api::schemas::ConnectBadRequest),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn restart(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name, task)): TaskPath,
 ) -> Result<Response, ApiError> {
     let n = task_number(&task)?;
-    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    if !restart_task(&state, &who, (env, cluster_id, name.clone()), n).await? {
+        return Err(ApiError::not_found(format!(
+            "Task {n} of connector {name} not found"
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Core of a task restart: a new epoch for task `n` (restarting it where it
+/// runs). False when the connector has no such task.
+pub(crate) async fn restart_task(
+    state: &AppState,
+    who: &Principal,
+    (env, cluster_id, name): (String, String, String),
+    n: i32,
+) -> Result<bool, ApiError> {
+    let cluster = scoped_cluster(state, who, &env, &cluster_id).await?;
     let mut tx = state.pool.begin().await?;
     let c = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
         .await?
         .ok_or_else(|| connector_not_found(&name))?;
     let restarted = store::restart_tasks(&mut tx, &c.id, Some(n), false).await?;
     if restarted.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "Task {n} of connector {name} not found"
-        )));
+        return Ok(false);
     }
     notify_reconciler(&mut *tx, "task restart").await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    tracing::info!(connector = %c.id, task = n, "task restart requested");
+    Ok(true)
 }
 
 /// `GET …/topics`: the topics the connector has used since its creation or
 /// last reset (sinks: also the topics they are configured to read).
+#[utoipa::path(
+    get,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/topics",
+    operation_id = "listConnectv1ConnectorTopics",
+    tag = "Connectors (connect/v1)",
+    summary = "List a connector's active topics",
+    description = "The topics the connector has used since its creation or last reset (sinks: also \
+the topics they are configured to read).",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 200, description = "The topics, keyed by the connector's name", body = crate::api::schemas::ConnectorTopics),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn topics(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
     let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
+    let topics = active_topics(&state, &c).await?;
+    Ok(Json(json!({ c.name.clone(): { "topics": topics } })))
+}
+
+/// Core of `…/topics`: the topics recorded for the connector (sinks: plus
+/// the topics they are configured to read), sorted.
+pub(crate) async fn active_topics(
+    state: &AppState,
+    c: &store::Connector,
+) -> Result<Vec<String>, ApiError> {
     let mut topics: Vec<String> = sqlx::query_scalar(
         "SELECT topic FROM connector_topics WHERE connector_id = $1 ORDER BY topic",
     )
@@ -101,19 +191,42 @@ pub async fn topics(
         }
         topics.sort();
     }
-    Ok(Json(json!({ c.name.clone(): { "topics": topics } })))
+    Ok(topics)
 }
 
 /// `PUT …/topics/reset`: forget the recorded topics.
+#[utoipa::path(
+    put,
+    path = "/connect/v1/environments/{environment_id}/clusters/{kafka_cluster_id}/connectors/{connector_name}/topics/reset",
+    operation_id = "resetConnectv1ConnectorTopics",
+    tag = "Connectors (connect/v1)",
+    summary = "Forget a connector's active topics",
+    params(crate::api::schemas::ConnectorPath),
+    responses(
+        (status = 202, description = "Reset"),
+        (status = 403, response = crate::api::schemas::ConnectForbidden),
+        (status = 404, response = crate::api::schemas::ConnectNotFound),
+        crate::api::schemas::ConnectCommonErrors,
+    )
+)]
 pub async fn reset_topics(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Response, ApiError> {
     let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
+    reset_active_topics(&state, &c).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// Core of `…/topics/reset`: forgets the recorded topics.
+pub(crate) async fn reset_active_topics(
+    state: &AppState,
+    c: &store::Connector,
+) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM connector_topics WHERE connector_id = $1")
         .bind(&c.id)
         .execute(&state.pool)
         .await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    Ok(())
 }

@@ -56,8 +56,9 @@ pub fn connector_json(c: &Connector, cluster: &Cluster, n_tasks: usize) -> Value
     })
 }
 
-/// The status object of `GET …/status` and of `?expand=status`.
-pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
+/// The connector's state derived from its tasks (both faces' status), and
+/// the trace of its first failed task (empty when none failed).
+pub fn derived_state(c: &Connector, tasks: &[&Task]) -> (&'static str, String) {
     let views: Vec<TaskView<'_>> = tasks
         .iter()
         .map(|t| TaskView {
@@ -71,6 +72,12 @@ pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
         .find(|t| t.state == "FAILED")
         .map(|t| t.trace.clone())
         .unwrap_or_default();
+    (state, trace)
+}
+
+/// The status object of `GET …/status` and of `?expand=status`.
+pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
+    let (state, trace) = derived_state(c, tasks);
     let task_list: Vec<Value> = tasks.iter().map(|t| task_status_json(t)).collect();
     json!({
         "name": c.name,

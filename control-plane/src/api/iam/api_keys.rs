@@ -56,6 +56,25 @@ fn no_resource_key(who: &Principal, what: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/api-keys",
+    operation_id = "listIamV2ApiKeys",
+    tag = "API Keys (iam/v2)",
+    summary = "List API keys",
+    description = "OrganizationAdmins see all of the organization's keys; other callers their own. Secrets are never listed.",
+    params(
+        ("spec.owner" = Option<String>, Query, description = "Only keys of this owner, `sa-…` or `u-…`"),
+        ("spec.resource" = Option<String>, Query, description = "Only resource keys of this cluster, `lkc-…`"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of API keys", body = crate::api::schemas::ApiKeyList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -106,6 +125,20 @@ async fn list(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/api-keys/{id}",
+    operation_id = "getIamV2ApiKey",
+    tag = "API Keys (iam/v2)",
+    summary = "Read an API key",
+    description = "Never the secret.",
+    params(("id" = String, Path, description = "The key id")),
+    responses(
+        (status = 200, description = "The API key", body = crate::api::schemas::ApiKey),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -149,6 +182,26 @@ fn check_text(field: &str, v: &Option<String>) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/iam/v2/api-keys",
+    operation_id = "createIamV2ApiKey",
+    tag = "API Keys (iam/v2)",
+    summary = "Create an API key",
+    description = "A cloud key (no `spec.resource`) acts for its owner across the organization; a resource \
+key (`spec.resource` a cluster) reaches only that cluster. The secret is in this answer only and is \
+stored as an argon2 hash. OrganizationAdmins create keys for anyone; others only for themselves, and \
+never with a resource key (403).",
+    request_body = crate::api::schemas::ApiKeyCreate,
+    responses(
+        (status = 202, description = "The new key with its secret", body = crate::api::schemas::ApiKeyCreated),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 402, response = crate::api::schemas::QuotaExceeded),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -237,6 +290,23 @@ struct PatchBody {
     spec: Option<PatchSpec>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/iam/v2/api-keys/{id}",
+    operation_id = "updateIamV2ApiKey",
+    tag = "API Keys (iam/v2)",
+    summary = "Change an API key's name or description",
+    params(("id" = String, Path, description = "The key id")),
+    request_body = crate::api::schemas::ApiKeyUpdate,
+    responses(
+        (status = 200, description = "The changed key", body = crate::api::schemas::ApiKey),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -268,6 +338,21 @@ async fn update(
     Ok(Json(api_key_json(&state.public_url, &k)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/iam/v2/api-keys/{id}",
+    operation_id = "deleteIamV2ApiKey",
+    tag = "API Keys (iam/v2)",
+    summary = "Delete an API key",
+    description = "The key stops working at once (401 on its next use), on every replica.",
+    params(("id" = String, Path, description = "The key id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -48,6 +48,26 @@ async fn only_principal(state: &AppState, who: &Principal) -> Result<Option<Stri
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/role-bindings",
+    operation_id = "listIamV2RoleBindings",
+    tag = "Role Bindings (iam/v2)",
+    summary = "List role bindings",
+    description = "OrganizationAdmins see all of the organization's; other callers their own.",
+    params(
+        ("crn_pattern" = Option<String>, Query, description = "Only bindings at or below this CRN"),
+        ("principal" = Option<String>, Query, description = "Only bindings of `User:<id>`"),
+        ("role_name" = Option<String>, Query, description = "Only bindings of this role"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of role bindings", body = crate::api::schemas::RoleBindingList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -101,6 +121,19 @@ async fn list(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/role-bindings/{id}",
+    operation_id = "getIamV2RoleBinding",
+    tag = "Role Bindings (iam/v2)",
+    summary = "Read a role binding",
+    params(("id" = String, Path, description = "The binding's id, `rb-…`")),
+    responses(
+        (status = 200, description = "The role binding", body = crate::api::schemas::RoleBinding),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -120,6 +153,26 @@ struct Body {
     crn_pattern: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/iam/v2/role-bindings",
+    operation_id = "createIamV2RoleBinding",
+    tag = "Role Bindings (iam/v2)",
+    summary = "Grant a role",
+    description = "OrganizationAdmin only. Roles: OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin, \
+ConnectManager, Operator, DeveloperRead (read-only). The CRN pattern must be in the caller's \
+organization: `crn://confluent.cloud/organization=<org>[/environment=<env>[/cloud-cluster=<lkc>[/connector=<name>]]]`, \
+the last name optionally ending in `*`; named environments and clusters must exist. A duplicate is a 409.",
+    request_body = crate::api::schemas::RoleBindingCreate,
+    responses(
+        (status = 201, description = "The new binding", body = crate::api::schemas::RoleBinding),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 409, response = crate::api::schemas::Conflict),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -203,6 +256,21 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/iam/v2/role-bindings/{id}",
+    operation_id = "deleteIamV2RoleBinding",
+    tag = "Role Bindings (iam/v2)",
+    summary = "Revoke a role",
+    description = "OrganizationAdmin only. Answers with the deleted binding.",
+    params(("id" = String, Path, description = "The binding's id, `rb-…`")),
+    responses(
+        (status = 200, description = "The deleted binding", body = crate::api::schemas::RoleBinding),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

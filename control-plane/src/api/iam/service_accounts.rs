@@ -35,6 +35,24 @@ fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("service account {id} not found"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/service-accounts",
+    operation_id = "listIamV2ServiceAccounts",
+    tag = "Service Accounts (iam/v2)",
+    summary = "List service accounts",
+    description = "OrganizationAdmins see all of the organization's; other callers only themselves.",
+    params(
+        ("display_name" = Option<Vec<String>>, Query, explode, description = "Only these names (repeatable)"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of service accounts", body = crate::api::schemas::ServiceAccountList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -91,6 +109,19 @@ pub(crate) fn encode(s: &str) -> String {
         .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/service-accounts/{id}",
+    operation_id = "getIamV2ServiceAccount",
+    tag = "Service Accounts (iam/v2)",
+    summary = "Read a service account",
+    params(("id" = String, Path, description = "The service account's id, `sa-…`")),
+    responses(
+        (status = 200, description = "The service account", body = crate::api::schemas::ServiceAccount),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -119,6 +150,24 @@ fn check_description(d: &Option<String>) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/iam/v2/service-accounts",
+    operation_id = "createIamV2ServiceAccount",
+    tag = "Service Accounts (iam/v2)",
+    summary = "Create a service account",
+    description = "OrganizationAdmin only. `display_name` is required and unique in the organization (409).",
+    request_body = crate::api::schemas::ServiceAccountRequest,
+    responses(
+        (status = 201, description = "The new service account", body = crate::api::schemas::ServiceAccount),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 402, response = crate::api::schemas::QuotaExceeded),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 409, response = crate::api::schemas::Conflict),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -153,6 +202,25 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/iam/v2/service-accounts/{id}",
+    operation_id = "updateIamV2ServiceAccount",
+    tag = "Service Accounts (iam/v2)",
+    summary = "Change a service account",
+    description = "OrganizationAdmin only; only the given fields change.",
+    params(("id" = String, Path, description = "The service account's id, `sa-…`")),
+    request_body = crate::api::schemas::ServiceAccountRequest,
+    responses(
+        (status = 200, description = "The changed service account", body = crate::api::schemas::ServiceAccount),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 409, response = crate::api::schemas::Conflict),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -185,6 +253,23 @@ async fn update(
     Ok(Json(service_account_json(&state.public_url, &sa)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/iam/v2/service-accounts/{id}",
+    operation_id = "deleteIamV2ServiceAccount",
+    tag = "Service Accounts (iam/v2)",
+    summary = "Delete a service account",
+    description = "OrganizationAdmin only. Its API keys (which stop working at once) and role bindings go with it. \
+A service account cannot delete itself (400).",
+    params(("id" = String, Path, description = "The service account's id, `sa-…`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

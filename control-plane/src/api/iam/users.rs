@@ -60,6 +60,23 @@ async fn hash(p: String) -> Result<String, ApiError> {
     hash_secret_async(p).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/users",
+    operation_id = "listIamV2Users",
+    tag = "Users (iam/v2)",
+    summary = "List users",
+    description = "OrganizationAdmins see all of the organization's; other callers only themselves.",
+    params(
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 10)"),
+        ("page_token" = Option<String>, Query, description = "From `metadata.next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = crate::api::schemas::UserList),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -91,6 +108,19 @@ async fn list(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/iam/v2/users/{id}",
+    operation_id = "getIamV2User",
+    tag = "Users (iam/v2)",
+    summary = "Read a user",
+    params(("id" = String, Path, description = "The user's id, `u-…`")),
+    responses(
+        (status = 200, description = "The user", body = crate::api::schemas::User),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -111,6 +141,24 @@ struct NewUser {
     password: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/iam/v2/users",
+    operation_id = "createIamV2User",
+    tag = "Users (iam/v2)",
+    summary = "Create a user",
+    description = "OrganizationAdmin only. Emails are unique across organizations (409). A user acts with \
+the role bindings of `User:u-…`, like a service account.",
+    request_body = crate::api::schemas::UserCreate,
+    responses(
+        (status = 201, description = "The new user", body = crate::api::schemas::User),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 409, response = crate::api::schemas::Conflict),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -161,6 +209,24 @@ struct UserPatch {
     password: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/iam/v2/users/{id}",
+    operation_id = "updateIamV2User",
+    tag = "Users (iam/v2)",
+    summary = "Change a user's name or password",
+    description = "Users may change their own; OrganizationAdmins anyone's. Not with a resource API key (403).",
+    params(("id" = String, Path, description = "The user's id, `u-…`")),
+    request_body = crate::api::schemas::UserUpdate,
+    responses(
+        (status = 200, description = "The changed user", body = crate::api::schemas::User),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -204,6 +270,21 @@ async fn update(
     Ok(Json(user_json(&state.public_url, &u)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/iam/v2/users/{id}",
+    operation_id = "deleteIamV2User",
+    tag = "Users (iam/v2)",
+    summary = "Delete a user",
+    description = "OrganizationAdmin only. The user's API keys and role bindings go with it.",
+    params(("id" = String, Path, description = "The user's id, `u-…`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = crate::api::schemas::Forbidden),
+        (status = 404, response = crate::api::schemas::NotFound),
+        crate::api::schemas::CommonErrors,
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -238,6 +319,27 @@ fn decoy() -> String {
         .clone()
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/v1/login",
+    operation_id = "login",
+    tag = "Sign-in",
+    summary = "Sign in to the console",
+    description = "Trades a user's email and password for a Bearer token (HS256, signed by the control \
+plane) to use as `Authorization: Bearer <token>`. Needs no credentials. Unknown emails and wrong \
+passwords are the same 401 and take the same time; repeated failures for one email are refused with \
+429 for a while.",
+    request_body = crate::api::schemas::LoginRequest,
+    security(()),
+    responses(
+        (status = 200, description = "A token", body = crate::api::schemas::LoginResponse),
+        (status = 400, response = crate::api::schemas::BadRequest),
+        (status = 401, response = crate::api::schemas::Unauthorized),
+        (status = 413, response = crate::api::schemas::PayloadTooLarge),
+        (status = 429, response = crate::api::schemas::TooManyRequests),
+        (status = 500, response = crate::api::schemas::InternalError),
+    )
+)]
 async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<Login>) -> Response {
     let (Some(email), Some(password)) = (req.email, req.password) else {
         return ApiError::bad_request("email and password are required").into_response();

@@ -13,9 +13,8 @@ pub const MAX_INTERVAL: &str = "max.interval";
 pub const ITERATIONS: &str = "iterations";
 pub const RANDOM_SEED: &str = "random.seed";
 
-/// Every format Confluent Cloud offers for sources; only JSON is implemented.
+/// Every format Confluent Cloud offers for sources.
 const OUTPUT_FORMATS: &[&str] = &["AVRO", "JSON_SR", "PROTOBUF", "JSON"];
-const SUPPORTED_OUTPUT_FORMATS: &[&str] = &["JSON"];
 
 pub fn defs() -> Vec<ConfigDef> {
     use ConfigType::*;
@@ -41,7 +40,7 @@ pub fn defs() -> Vec<ConfigDef> {
             .allowed(OUTPUT_FORMATS)
             .importance(Importance::High)
             .group(GROUP)
-            .doc("Output record value format", "Format of the record values. Only JSON is supported yet."),
+            .doc("Output record value format", "Format of the record values: JSON (plain), AVRO, JSON_SR or PROTOBUF (Schema Registry wire format; the schema is derived from the records and registered under <topic>-value in the environment's registry). A value.converter class overrides it."),
         ConfigDef::new(MAX_INTERVAL, Long)
             .default("1000")
             .min(0)
@@ -79,17 +78,11 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
             ),
         ));
     }
-    if let Some(format) = non_empty(config, OUTPUT_DATA_FORMAT) {
-        if !SUPPORTED_OUTPUT_FORMATS
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(format))
-        {
-            errors.push(FieldError::new(
-                OUTPUT_DATA_FORMAT,
-                format!("output.data.format {format} is not supported yet; use JSON"),
-            ));
-        }
-    }
+    // output.data.format, key.converter and value.converter.
+    errors.extend(crate::converters::validate(
+        config,
+        crate::connectors::ConnectorType::Source,
+    ));
     errors
 }
 

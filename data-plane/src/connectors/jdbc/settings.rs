@@ -48,6 +48,7 @@ pub fn defs(dialect: Dialect) -> Vec<ConfigDef> {
     };
     let mut defs = vec![
         ConfigDef::new(CONNECTION_HOST, String)
+            .host()
             .importance(Importance::High)
             .group(CONN)
             .doc("Connection host", "Host name or address of the database server. Required unless connection.url is given."),
@@ -75,6 +76,7 @@ pub fn defs(dialect: Dialect) -> Vec<ConfigDef> {
             .group(CONN)
             .doc("SSL mode", "disable: plain TCP; prefer: TLS when the server offers it; require: TLS without certificate checks; verify-ca / verify-full: TLS with the server certificate (and host name) verified against public roots."),
         ConfigDef::new(CONNECTION_URL, String)
+            .host()
             .importance(Importance::Low)
             .group(CONN)
             .doc("JDBC URL", "Self-managed form, e.g. jdbc:postgresql://host:5432/db or jdbc:mysql://host:3306/db; connection.host/port/db.name are then taken from it."),

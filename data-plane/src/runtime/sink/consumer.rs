@@ -53,8 +53,12 @@ pub fn consumer_config(
             "session.timeout.ms",
             SESSION_TIMEOUT_MS.min(poll_interval).to_string(),
         )
-        // A topic that does not exist yet is waited for, not created.
+        // A topic that does not exist yet is waited for, not created; it is
+        // noticed within seconds (librdkafka's default re-reads metadata
+        // every 5 minutes, so a sink created before its source's topic
+        // would sit idle that long).
         .set("allow.auto.create.topics", "false")
+        .set("topic.metadata.refresh.interval.ms", "3000")
         // librdkafka prefetches up to 64 MiB per consumer by default; a
         // worker runs many tasks, so each prefetches less.
         .set("queued.max.messages.kbytes", QUEUED_KBYTES)

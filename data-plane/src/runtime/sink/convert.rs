@@ -7,8 +7,7 @@ use std::fmt;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde_json::Value;
 
-use crate::connectors::sink_config::DataFormat;
-use crate::converters::{self, Converter, JsonConverter, StringConverter};
+use crate::converters::{ConvertError, Converters, RecordConverter};
 use crate::record::{Header, Record};
 use crate::transforms::Chain;
 
@@ -51,6 +50,8 @@ pub enum Stage {
     KeyConverter,
     ValueConverter,
     Transformation,
+    /// The task's `put` refused the record for good (an errant record).
+    TaskPut,
 }
 
 impl Stage {
@@ -59,6 +60,7 @@ impl Stage {
             Stage::KeyConverter => "KEY_CONVERTER",
             Stage::ValueConverter => "VALUE_CONVERTER",
             Stage::Transformation => "TRANSFORMATION",
+            Stage::TaskPut => "TASK_PUT",
         }
     }
 }
@@ -88,17 +90,23 @@ impl fmt::Display for RecordError {
 
 /// How keys and values are read, and what transforms them.
 pub struct Pipeline {
-    pub key_format: DataFormat,
-    pub value_format: DataFormat,
+    /// The configured key and value converters (`key.converter`,
+    /// `value.converter`, `input.data.format`, `input.key.format`).
+    pub converters: Converters,
     pub chain: Chain,
 }
 
 impl Pipeline {
     /// The record the task receives, `Ok(None)` when a transform dropped it.
-    pub fn process(&self, raw: &RawRecord) -> Result<Option<Record>, RecordError> {
-        let key = read(self.key_format, &raw.topic, raw.key.as_deref())
+    /// A converter failure ("Unknown magic byte!" for plain data read with a
+    /// Schema Registry format) is a record error, tolerated or not per
+    /// `errors.tolerance`.
+    pub async fn process(&self, raw: &RawRecord) -> Result<Option<Record>, RecordError> {
+        let key = read(&self.converters.key, &raw.topic, raw.key.as_deref())
+            .await
             .map_err(|e| e.at(Stage::KeyConverter))?;
-        let value = read(self.value_format, &raw.topic, raw.value.as_deref())
+        let value = read(&self.converters.value, &raw.topic, raw.value.as_deref())
+            .await
             .map_err(|e| e.at(Stage::ValueConverter))?;
         let record = Record {
             topic: raw.topic.clone(),
@@ -145,25 +153,18 @@ impl ReadError {
     }
 }
 
-fn read(format: DataFormat, topic: &str, bytes: Option<&[u8]>) -> Result<Option<Value>, ReadError> {
-    let (result, class_name) = match format {
-        DataFormat::Json => (
-            JsonConverter.deserialize(topic, bytes),
-            JsonConverter.class_name(),
-        ),
-        DataFormat::String => (
-            StringConverter.deserialize(topic, bytes),
-            StringConverter.class_name(),
-        ),
-        DataFormat::JsonOrString => (
-            converters::deserialize_json_or_string(topic, bytes),
-            JsonConverter.class_name(),
-        ),
-    };
-    result.map_err(|e| ReadError {
-        class_name,
-        message: e.to_string(),
-    })
+async fn read(
+    converter: &RecordConverter,
+    topic: &str,
+    bytes: Option<&[u8]>,
+) -> Result<Option<Value>, ReadError> {
+    converter
+        .deserialize(topic, bytes)
+        .await
+        .map_err(|e: ConvertError| ReadError {
+            class_name: converter.class_name(),
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -186,21 +187,37 @@ mod tests {
         }
     }
 
-    fn pipeline(value_format: DataFormat) -> Pipeline {
+    fn pipeline(value_format: &str) -> Pipeline {
+        pipeline_with(&[("input.data.format", value_format)], None)
+    }
+
+    fn pipeline_with(
+        pairs: &[(&str, &str)],
+        registry: Option<std::sync::Arc<dyn crate::converters::registry::SchemaRegistry>>,
+    ) -> Pipeline {
+        let config = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Pipeline {
-            key_format: DataFormat::JsonOrString,
-            value_format,
+            converters: Converters::from_config(
+                &config,
+                crate::connectors::ConnectorType::Sink,
+                registry,
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
             chain: Chain::default(),
         }
     }
 
-    #[test]
-    fn json_values_and_string_keys_become_a_record() {
-        let r = pipeline(DataFormat::Json)
+    #[tokio::test]
+    async fn json_values_and_string_keys_become_a_record() {
+        let r = pipeline("JSON")
             .process(&raw(
                 Some(b"7"),
                 Some(br#"{"orderid":7,"address":{"city":"City_1"}}"#),
             ))
+            .await
             .unwrap()
             .unwrap();
         assert_eq!(r.key, Some(json!(7)));
@@ -220,25 +237,28 @@ mod tests {
         assert_eq!(r.header("empty").map(|h| h.value.clone()), Some(None));
     }
 
-    #[test]
-    fn tombstones_and_string_values() {
-        let r = pipeline(DataFormat::Json)
+    #[tokio::test]
+    async fn tombstones_and_string_values() {
+        let r = pipeline("JSON")
             .process(&raw(Some(b"User_1"), None))
+            .await
             .unwrap()
             .unwrap();
         assert_eq!(r.key, Some(json!("User_1")));
         assert!(r.is_tombstone());
-        let r = pipeline(DataFormat::String)
+        let r = pipeline("STRING")
             .process(&raw(None, Some(b"{not json")))
+            .await
             .unwrap()
             .unwrap();
         assert_eq!(r.value, Some(json!("{not json")));
     }
 
-    #[test]
-    fn bad_values_name_the_stage_and_converter() {
-        let err = pipeline(DataFormat::Json)
+    #[tokio::test]
+    async fn bad_values_name_the_stage_and_converter() {
+        let err = pipeline("JSON")
             .process(&raw(None, Some(b"{oops")))
+            .await
             .unwrap_err();
         assert_eq!(err.stage, Stage::ValueConverter);
         assert_eq!(
@@ -251,9 +271,40 @@ mod tests {
             ),
             "{err}"
         );
-        let err = pipeline(DataFormat::Json)
+        let err = pipeline("JSON")
             .process(&raw(Some(&[0xff]), Some(b"{}")))
+            .await
             .unwrap_err();
         assert_eq!(err.stage, Stage::KeyConverter);
+    }
+
+    #[tokio::test]
+    async fn avro_values_decode_and_plain_data_is_an_unknown_magic_byte() {
+        use crate::converters::registry::MemoryRegistry;
+        let registry = MemoryRegistry::new();
+        let id = registry.insert(
+            "AVRO",
+            r#"{"type":"record","name":"r","fields":[{"name":"orderid","type":"int"}]}"#,
+        );
+        let p = pipeline_with(&[("input.data.format", "AVRO")], Some(registry));
+        let mut bytes = crate::converters::wire::frame(id, &[]);
+        bytes.push(0x0e); // 7
+        let r = p
+            .process(&raw(Some(b"7"), Some(&bytes)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.value, Some(json!({"orderid": 7})));
+        let err = p
+            .process(&raw(None, Some(br#"{"orderid":7}"#)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.stage, Stage::ValueConverter);
+        assert_eq!(err.class_name, "io.confluent.connect.avro.AvroConverter");
+        assert!(
+            err.message.contains("Unknown magic byte!"),
+            "{}",
+            err.message
+        );
     }
 }

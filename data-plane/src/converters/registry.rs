@@ -1,0 +1,341 @@
+//! The Schema Registry as converters see it: register a schema under a
+//! subject, fetch a schema by id. Workers reach their connector's
+//! environment registry through the control plane
+//! (`/internal/v1/schema-registry/environments/{env}`, worker token);
+//! [`MemoryRegistry`] stands in for it in tests.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+/// A registered schema as `GET /schemas/ids/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredSchema {
+    /// `AVRO`, `JSON` or `PROTOBUF`.
+    pub schema_type: String,
+    pub schema: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The registry refused (incompatible 409, invalid 422, …).
+    #[error("Schema Registry answered {status} (error code {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// Not reachable for long enough that the converter gives up.
+    #[error("Schema Registry unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait SchemaRegistry: Send + Sync {
+    /// Registers (or finds) `schema` under `subject`; returns its id.
+    async fn register(
+        &self,
+        subject: &str,
+        schema_type: &str,
+        schema: &str,
+    ) -> Result<i32, RegistryError>;
+    async fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, RegistryError>;
+}
+
+/// Where this worker's registry calls go: the control plane and its token.
+#[derive(Clone)]
+struct Endpoint {
+    base_url: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+static ENDPOINT: OnceLock<Endpoint> = OnceLock::new();
+
+/// Called once by the worker: registry calls go to this control plane.
+pub fn set_endpoint(control_plane_url: &str, token: Option<String>) {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("tributary-worker/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default();
+    let _ = ENDPOINT.set(Endpoint {
+        base_url: control_plane_url.trim().trim_end_matches('/').to_string(),
+        token: token.filter(|t| !t.is_empty()),
+        http,
+    });
+}
+
+/// The registry of `environment` through the control plane, when the
+/// worker knows its control plane and the assignment names an environment.
+pub fn for_environment(environment: &str) -> Option<Arc<dyn SchemaRegistry>> {
+    let e = ENDPOINT.get()?;
+    if environment.is_empty() {
+        return None;
+    }
+    Some(Arc::new(HttpRegistry {
+        base: format!(
+            "{}/internal/v1/schema-registry/environments/{environment}",
+            e.base_url
+        ),
+        token: e.token.clone(),
+        http: e.http.clone(),
+        retry_for: Duration::from_secs(30),
+    }))
+}
+
+/// The registry over HTTP. Connection failures and 5xx answers are retried
+/// with backoff for `retry_for`, so a control-plane restart does not fail
+/// tasks or send good records to a dead letter queue.
+pub struct HttpRegistry {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+    retry_for: Duration,
+}
+
+impl HttpRegistry {
+    pub fn new(base: &str, token: Option<String>) -> HttpRegistry {
+        HttpRegistry {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http: reqwest::Client::new(),
+            retry_for: Duration::from_secs(30),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, RegistryError> {
+        let deadline = tokio::time::Instant::now() + self.retry_for;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .header("Accept", "application/vnd.schemaregistry.v1+json");
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body {
+                req = req
+                    .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                    .body(b.to_string());
+            }
+            let transient = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let text = resp.text().await.unwrap_or_default();
+                    if status.is_success() {
+                        return serde_json::from_str(&text).map_err(|e| {
+                            RegistryError::Unavailable(format!("unreadable answer to {path}: {e}"))
+                        });
+                    }
+                    let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    let rejected = RegistryError::Rejected {
+                        status: status.as_u16(),
+                        code: parsed["error_code"]
+                            .as_i64()
+                            .unwrap_or(i64::from(status.as_u16())),
+                        message: parsed["message"]
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or(text),
+                    };
+                    if !status.is_server_error() && status.as_u16() != 429 {
+                        return Err(rejected);
+                    }
+                    rejected.to_string()
+                }
+                Err(e) => format!("{path}: {e}"),
+            };
+            let now = tokio::time::Instant::now();
+            if now + backoff > deadline {
+                return Err(RegistryError::Unavailable(transient));
+            }
+            tracing::warn!(error = %transient, "Schema Registry call failed; retrying in {backoff:?}");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+#[async_trait]
+impl SchemaRegistry for HttpRegistry {
+    async fn register(
+        &self,
+        subject: &str,
+        schema_type: &str,
+        schema: &str,
+    ) -> Result<i32, RegistryError> {
+        let mut body = json!({"schema": schema});
+        if schema_type != "AVRO" {
+            body["schemaType"] = json!(schema_type);
+        }
+        let path = format!("/subjects/{}/versions", encode_segment(subject));
+        let v = self.call(reqwest::Method::POST, &path, Some(&body)).await?;
+        v["id"]
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| {
+                RegistryError::Unavailable(format!("no id in the answer to {path}: {v}"))
+            })
+    }
+
+    async fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, RegistryError> {
+        let v = self
+            .call(reqwest::Method::GET, &format!("/schemas/ids/{id}"), None)
+            .await?;
+        Ok(RegisteredSchema {
+            schema_type: v["schemaType"].as_str().unwrap_or("AVRO").to_string(),
+            schema: v["schema"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// Percent-encodes a path segment (subjects are topic names plus a suffix,
+/// but a transform may route to any name).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An in-memory registry (tests; no compatibility checks): the same
+/// schema gets the same id, ids count from 1.
+#[derive(Default)]
+pub struct MemoryRegistry {
+    inner: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    schemas: Vec<RegisteredSchema>,
+    subjects: HashMap<String, Vec<i32>>,
+    registrations: usize,
+}
+
+impl MemoryRegistry {
+    pub fn new() -> Arc<MemoryRegistry> {
+        Arc::new(MemoryRegistry::default())
+    }
+
+    /// How many register calls reached the registry (to test caching).
+    pub fn registrations(&self) -> usize {
+        self.lock().registrations
+    }
+
+    /// The ids registered under `subject`, in order.
+    pub fn versions(&self, subject: &str) -> Vec<i32> {
+        self.lock()
+            .subjects
+            .get(subject)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Stores a schema directly (as another producer would have).
+    pub fn insert(&self, schema_type: &str, schema: &str) -> i32 {
+        let mut m = self.lock();
+        m.schemas.push(RegisteredSchema {
+            schema_type: schema_type.to_string(),
+            schema: schema.to_string(),
+        });
+        m.schemas.len() as i32
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl SchemaRegistry for MemoryRegistry {
+    async fn register(
+        &self,
+        subject: &str,
+        schema_type: &str,
+        schema: &str,
+    ) -> Result<i32, RegistryError> {
+        let mut m = self.lock();
+        m.registrations += 1;
+        let existing = m
+            .schemas
+            .iter()
+            .position(|s| s.schema_type == schema_type && s.schema == schema);
+        let id = match existing {
+            Some(i) => i as i32 + 1,
+            None => {
+                m.schemas.push(RegisteredSchema {
+                    schema_type: schema_type.to_string(),
+                    schema: schema.to_string(),
+                });
+                m.schemas.len() as i32
+            }
+        };
+        let versions = m.subjects.entry(subject.to_string()).or_default();
+        if !versions.contains(&id) {
+            versions.push(id);
+        }
+        Ok(id)
+    }
+
+    async fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, RegistryError> {
+        let m = self.lock();
+        usize::try_from(id - 1)
+            .ok()
+            .and_then(|i| m.schemas.get(i))
+            .cloned()
+            .ok_or_else(|| RegistryError::Rejected {
+                status: 404,
+                code: 40403,
+                message: format!("Schema {id} not found"),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(encode_segment("orders-value"), "orders-value");
+        assert_eq!(encode_segment("a b/c"), "a%20b%2Fc");
+    }
+
+    #[tokio::test]
+    async fn memory_registry_reuses_ids() {
+        let r = MemoryRegistry::new();
+        let a = r.register("t-value", "AVRO", "\"long\"").await.unwrap();
+        let b = r.register("u-value", "AVRO", "\"long\"").await.unwrap();
+        let c = r.register("t-value", "AVRO", "\"string\"").await.unwrap();
+        assert_eq!((a, b, c), (1, 1, 2));
+        assert_eq!(r.versions("t-value"), vec![1, 2]);
+        assert_eq!(r.schema_by_id(2).await.unwrap().schema, "\"string\"");
+        assert!(r.schema_by_id(9).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn http_errors_are_not_retried_but_outages_are_given_up_on() {
+        let mut r = HttpRegistry::new("http://127.0.0.1:9", None);
+        r.retry_for = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let err = r.schema_by_id(1).await.unwrap_err();
+        assert!(matches!(err, RegistryError::Unavailable(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
