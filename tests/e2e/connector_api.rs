@@ -459,3 +459,97 @@ async fn secrets_key_rotation_reseals_without_restarting_tasks() -> anyhow::Resu
     pool.close().await;
     cp.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_tasks_restart_with_backoff_and_pause_survives_a_control_plane_restart(
+) -> anyhow::Result<()> {
+    let opts = ControlPlaneOptions {
+        extra_env: vec![
+            ("TRIBUTARY_RESTART_BACKOFF_MS".into(), "1000".into()),
+            ("TRIBUTARY_RESTART_BACKOFF_MAX_MS".into(), "4000".into()),
+        ],
+        ..ControlPlaneOptions::default()
+    };
+    let cp = ControlPlane::start(opts.clone()).await?;
+    let (env, cluster) = cp.default_cluster().await?;
+
+    // A cluster nobody answers on: its tasks fail on start.
+    let pool = sqlx::PgPool::connect(&cp.db.url).await?;
+    sqlx::query(
+        "INSERT INTO kafka_clusters (id, org_id, environment_id, display_name, bootstrap_endpoint)
+         SELECT 'lkc-dead', org_id, id, 'dead', '127.0.0.1:1' FROM environments WHERE id = $1",
+    )
+    .bind(&env)
+    .execute(&pool)
+    .await?;
+    let dead = format!("/connect/v1/environments/{env}/clusters/lkc-dead/connectors/doomed");
+    let (code, body) = cp
+        .call(
+            "PUT",
+            &format!("{dead}/config"),
+            Some(datagen(&unique_topic("doomed"))),
+        )
+        .await?;
+    assert_eq!(code, 200, "{body}");
+    let scheduled = cp
+        .eventually(
+            "a scheduled automatic restart",
+            Duration::from_secs(60),
+            || async {
+                let s = state_of(&cp, &dead).await?;
+                let msg = s["tasks"][0]["msg"].as_str().unwrap_or("").to_string();
+                Ok(
+                    (s["connector"]["state"] == "FAILED" && msg.contains("automatic restart"))
+                        .then_some(msg),
+                )
+            },
+        )
+        .await?;
+    assert!(
+        scheduled.contains("Broker") || scheduled.contains("metadata"),
+        "the cause is shown: {scheduled}"
+    );
+    // Attempts grow with capped backoff rather than storming.
+    cp.eventually("a later attempt", Duration::from_secs(30), || async {
+        let attempts: i32 = sqlx::query_scalar("SELECT max(restart_attempts) FROM tasks t JOIN connectors c ON c.id = t.connector_id WHERE c.name = 'doomed'")
+            .fetch_one(&pool)
+            .await?;
+        Ok((attempts >= 2).then_some(()))
+    })
+    .await?;
+    let attempts: i32 = sqlx::query_scalar("SELECT max(restart_attempts) FROM tasks t JOIN connectors c ON c.id = t.connector_id WHERE c.name = 'doomed'")
+        .fetch_one(&pool)
+        .await?;
+    assert!(attempts <= 6, "no restart storm: {attempts} attempts");
+    let (code, _) = cp.call("DELETE", &dead, None).await?;
+    assert_eq!(code, 200);
+
+    // A paused connector stays paused across a control-plane restart.
+    let path = format!("/connect/v1/environments/{env}/clusters/{cluster}/connectors/napper");
+    let (code, _) = cp
+        .call(
+            "PUT",
+            &format!("{path}/config"),
+            Some(datagen(&unique_topic("nap"))),
+        )
+        .await?;
+    assert_eq!(code, 200);
+    wait_state(&cp, &path, "RUNNING", Some("RUNNING")).await?;
+    let (code, _) = cp.call("PUT", &format!("{path}/pause"), None).await?;
+    assert_eq!(code, 202);
+    wait_state(&cp, &path, "PAUSED", Some("PAUSED")).await?;
+    let next = cp.replica(opts).await?;
+    let db = cp.db.clone();
+    // Stop the first replica (and its workers) without dropping the database.
+    let first_pid = cp.pid().expect("pid");
+    tributary_tests::signal(first_pid, "TERM")?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while tributary_tests::alive(first_pid) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_state(&next, &path, "PAUSED", Some("PAUSED")).await?;
+    next.stop().await?;
+    pool.close().await;
+    db.drop_database().await?;
+    Ok(())
+}
