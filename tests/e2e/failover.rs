@@ -67,6 +67,30 @@ async fn kill_nine_moves_tasks_within_seconds_and_loses_no_record() -> anyhow::R
     let cp = ControlPlane::start(ControlPlaneOptions::default()).await?;
     let topic = unique_topic("failover");
     let path = start_orders(&cp, &topic).await?;
+    // …and a Postgres sink from the topic: the pipeline under test.
+    let sink_db = tributary_tests::TestDatabase::create().await?;
+    let sink = path.replace("/connectors/orders", "/connectors/orders-pg");
+    let (code, body) = cp
+        .call(
+            "PUT",
+            &format!("{sink}/config"),
+            Some(json!({
+                "connector.class": "PostgresSink",
+                "topics": topic,
+                "input.data.format": "JSON",
+                "connection.host": "127.0.0.1",
+                "connection.port": "5432",
+                "connection.user": "postgres",
+                "connection.password": "",
+                "db.name": sink_db.name,
+                "insert.mode": "UPSERT",
+                "pk.mode": "record_value",
+                "pk.fields": "orderid",
+                "auto.create": "true",
+            })),
+        )
+        .await?;
+    anyhow::ensure!(code == 200, "{body}");
 
     let mut failovers = Vec::new();
     for round in 0..10 {
@@ -119,6 +143,24 @@ async fn kill_nine_moves_tasks_within_seconds_and_loses_no_record() -> anyhow::R
     );
     // At most about one offset-commit interval (a heartbeat) of records per kill is repeated.
     assert!(duplicates < 10 * 400, "{duplicates} duplicates");
+
+    // The sink's output: every orderid up to the last one is a row.
+    let rows = sqlx::PgPool::connect(&sink_db.url).await?;
+    let table = topic.clone();
+    let (count, min, top): (i64, Option<i64>, Option<i64>) = cp
+        .eventually("the sink to hold every orderid", Duration::from_secs(90), || async {
+            let r: Result<(i64, Option<i64>, Option<i64>), _> = sqlx::query_as(&format!(
+                "SELECT count(DISTINCT orderid), min(orderid)::bigint, max(orderid)::bigint FROM \"{table}\""
+            ))
+            .fetch_one(&rows)
+            .await;
+            // Contiguous from 0, and at least as far as the topic read above.
+            Ok(r.ok().filter(|(n, _, top)| top.is_some_and(|t| t >= max && *n == t + 1)))
+        })
+        .await?;
+    eprintln!("sink rows: {count} distinct orderids {min:?}..={top:?}");
+    rows.close().await;
+    sink_db.drop_database().await?;
 
     cp.stop().await
 }
