@@ -141,6 +141,69 @@ pub fn db_code(e: &sqlx::Error) -> Option<String> {
     db.code().map(|c| c.into_owned())
 }
 
+/// One connection per task, opened lazily and opened again after an error
+/// broke it: the same for every database.
+pub struct LazyConnection<C: sqlx::Connection> {
+    options: C::Options,
+    target: Target,
+    conn: Option<C>,
+}
+
+impl<C: sqlx::Connection> LazyConnection<C> {
+    pub fn new(options: C::Options, target: Target) -> LazyConnection<C> {
+        LazyConnection {
+            options,
+            target,
+            conn: None,
+        }
+    }
+
+    fn connect_error(&self, source: sqlx::Error) -> JdbcError {
+        JdbcError::Connect {
+            target: Box::new(self.target.clone()),
+            source,
+        }
+    }
+
+    /// The open connection, opening it first if needed.
+    pub async fn get(&mut self) -> Result<&mut C, JdbcError> {
+        use sqlx::ConnectOptions;
+        if self.conn.is_none() {
+            let opened = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await;
+            let conn = match opened {
+                Err(_) => Err(self.connect_error(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection within {CONNECT_TIMEOUT:?}"),
+                )))),
+                Ok(r) => r.map_err(|e| self.connect_error(e)),
+            }?;
+            self.conn = Some(conn);
+        }
+        let target = &self.target;
+        self.conn.as_mut().ok_or_else(|| JdbcError::Connect {
+            target: Box::new(target.clone()),
+            source: sqlx::Error::PoolClosed,
+        })
+    }
+
+    /// Forgets a connection an error has broken; the next call reconnects.
+    pub fn check<T>(&mut self, result: Result<T, JdbcError>) -> Result<T, JdbcError> {
+        if result
+            .as_ref()
+            .err()
+            .is_some_and(JdbcError::breaks_connection)
+        {
+            self.conn = None;
+        }
+        result
+    }
+
+    /// Takes the connection out (to close it).
+    pub fn take(&mut self) -> Option<C> {
+        self.conn.take()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use sqlx::mysql::{MySql, MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::query::Query;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
 
-use super::backend::{self, Backend, JdbcError, Target, CONNECT_TIMEOUT};
+use super::backend::{self, Backend, JdbcError, LazyConnection, Target};
 use super::settings::{self, SslMode};
 use super::table::{ColumnInfo, TableId, TableInfo};
 use super::value::SqlValue;
@@ -17,9 +17,7 @@ const ER_DUP_FIELDNAME: &str = "1060";
 const ER_TABLE_EXISTS: &str = "1050";
 
 pub struct MySqlBackend {
-    options: MySqlConnectOptions,
-    target: Target,
-    conn: Option<MySqlConnection>,
+    link: LazyConnection<MySqlConnection>,
 }
 
 impl MySqlBackend {
@@ -48,56 +46,27 @@ impl MySqlBackend {
             options = options.password(connection.password.expose());
         }
         MySqlBackend {
-            options,
-            target: Target {
-                kind: "MySQL",
-                address: connection.address(),
-                database: connection.database.clone(),
-                user: connection.user.clone(),
-            },
-            conn: None,
+            link: LazyConnection::new(
+                options,
+                Target {
+                    kind: "MySQL",
+                    address: connection.address(),
+                    database: connection.database.clone(),
+                    user: connection.user.clone(),
+                },
+            ),
         }
-    }
-
-    async fn conn(&mut self) -> Result<&mut MySqlConnection, JdbcError> {
-        if self.conn.is_none() {
-            let connect_err = |source| JdbcError::Connect {
-                target: Box::new(self.target.clone()),
-                source,
-            };
-            let conn = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
-                .await
-                .map_err(|_| connect_err(timed_out()))?
-                .map_err(connect_err)?;
-            self.conn = Some(conn);
-        }
-        self.conn.as_mut().ok_or_else(|| JdbcError::Connect {
-            target: Box::new(self.target.clone()),
-            source: sqlx::Error::PoolClosed,
-        })
-    }
-
-    /// Forgets a connection an error has broken; the next call reconnects.
-    fn check<T>(&mut self, result: Result<T, JdbcError>) -> Result<T, JdbcError> {
-        if result
-            .as_ref()
-            .err()
-            .is_some_and(JdbcError::breaks_connection)
-        {
-            self.conn = None;
-        }
-        result
     }
 }
 
 #[async_trait]
 impl Backend for MySqlBackend {
     async fn connect(&mut self) -> Result<(), JdbcError> {
-        self.conn().await.map(|_| ())
+        self.link.get().await.map(|_| ())
     }
 
     async fn describe(&mut self, table: &TableId) -> Result<Option<TableInfo>, JdbcError> {
-        let conn = self.conn().await?;
+        let conn = self.link.get().await?;
         // CAST: MySQL 8 types some information_schema columns as binary strings.
         let rows: Result<Vec<(String, String)>, sqlx::Error> = sqlx::query_as(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR) \
@@ -109,7 +78,7 @@ impl Backend for MySqlBackend {
         .bind(table.name.as_str())
         .fetch_all(conn)
         .await;
-        let rows = self.check(rows.map_err(|source| JdbcError::Sql {
+        let rows = self.link.check(rows.map_err(|source| JdbcError::Sql {
             what: format!("describing table {table}"),
             source,
         }))?;
@@ -122,7 +91,7 @@ impl Backend for MySqlBackend {
     }
 
     async fn ddl(&mut self, sql: &str, what: &str) -> Result<(), JdbcError> {
-        let conn = self.conn().await?;
+        let conn = self.link.get().await?;
         let result = match run_ddl(conn, sql).await {
             Ok(_) => Ok(()),
             Err(e)
@@ -138,17 +107,17 @@ impl Backend for MySqlBackend {
                 source,
             }),
         };
-        self.check(result)
+        self.link.check(result)
     }
 
     async fn write(&mut self, statements: &[Statement]) -> Result<(), JdbcError> {
-        let conn = self.conn().await?;
+        let conn = self.link.get().await?;
         let result = write_in_transaction(conn, statements).await;
-        self.check(result)
+        self.link.check(result)
     }
 
     async fn close(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(conn) = self.link.take() {
             if let Err(e) = conn.close().await {
                 tracing::debug!(error = %e, "closing the MySQL connection failed");
             }
@@ -197,11 +166,4 @@ fn bind<'q>(
 /// DDL goes over the simple (text) protocol: no statement to prepare and cache.
 async fn run_ddl(conn: &mut MySqlConnection, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::Executor::execute(conn, sql).await.map(|_| ())
-}
-
-fn timed_out() -> sqlx::Error {
-    sqlx::Error::Io(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!("no connection within {CONNECT_TIMEOUT:?}"),
-    ))
 }

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgSslMode, Postgres};
 use sqlx::query::Query;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
 
-use super::backend::{self, Backend, JdbcError, Target, CONNECT_TIMEOUT};
+use super::backend::{self, Backend, JdbcError, LazyConnection, Target};
 use super::dialect::Dialect;
 use super::settings::{self, SslMode};
 use super::table::{ColumnInfo, TableId, TableInfo};
@@ -19,9 +19,7 @@ use super::writer::Statement;
 const ALREADY_EXISTS: &[&str] = &["42P07", "42701", "23505"];
 
 pub struct PostgresBackend {
-    options: PgConnectOptions,
-    target: Target,
-    conn: Option<PgConnection>,
+    link: LazyConnection<PgConnection>,
 }
 
 impl PostgresBackend {
@@ -47,52 +45,23 @@ impl PostgresBackend {
             options = options.password(connection.password.expose());
         }
         PostgresBackend {
-            options,
-            target: Target {
-                kind: "Postgres",
-                address: connection.address(),
-                database: connection.database.clone(),
-                user: connection.user.clone(),
-            },
-            conn: None,
+            link: LazyConnection::new(
+                options,
+                Target {
+                    kind: "Postgres",
+                    address: connection.address(),
+                    database: connection.database.clone(),
+                    user: connection.user.clone(),
+                },
+            ),
         }
-    }
-
-    async fn conn(&mut self) -> Result<&mut PgConnection, JdbcError> {
-        if self.conn.is_none() {
-            let connect_err = |source| JdbcError::Connect {
-                target: Box::new(self.target.clone()),
-                source,
-            };
-            let conn = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect())
-                .await
-                .map_err(|_| connect_err(timed_out()))?
-                .map_err(connect_err)?;
-            self.conn = Some(conn);
-        }
-        self.conn.as_mut().ok_or_else(|| JdbcError::Connect {
-            target: Box::new(self.target.clone()),
-            source: sqlx::Error::PoolClosed,
-        })
-    }
-
-    /// Forgets a connection an error has broken; the next call reconnects.
-    fn check<T>(&mut self, result: Result<T, JdbcError>) -> Result<T, JdbcError> {
-        if result
-            .as_ref()
-            .err()
-            .is_some_and(JdbcError::breaks_connection)
-        {
-            self.conn = None;
-        }
-        result
     }
 }
 
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn connect(&mut self) -> Result<(), JdbcError> {
-        self.conn().await.map(|_| ())
+        self.link.get().await.map(|_| ())
     }
 
     /// Columns with their base type (`format_type(…, NULL)`: no length),
@@ -100,7 +69,7 @@ impl Backend for PostgresBackend {
     /// the assignment itself.
     async fn describe(&mut self, table: &TableId) -> Result<Option<TableInfo>, JdbcError> {
         let qualified = Dialect::Postgres.table(table);
-        let conn = self.conn().await?;
+        let conn = self.link.get().await?;
         let rows: Result<Vec<(Option<String>, Option<String>)>, sqlx::Error> = sqlx::query_as(
             "SELECT a.attname::text, format_type(a.atttypid, NULL) \
              FROM (SELECT to_regclass($1) AS oid) c \
@@ -112,7 +81,7 @@ impl Backend for PostgresBackend {
         .bind(qualified)
         .fetch_all(conn)
         .await;
-        let rows = self.check(rows.map_err(|source| JdbcError::Sql {
+        let rows = self.link.check(rows.map_err(|source| JdbcError::Sql {
             what: format!("describing table {table}"),
             source,
         }))?;
@@ -132,7 +101,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn ddl(&mut self, sql: &str, what: &str) -> Result<(), JdbcError> {
-        let conn = self.conn().await?;
+        let conn = self.link.get().await?;
         let result = match run_ddl(conn, sql).await {
             Ok(_) => Ok(()),
             Err(e)
@@ -145,17 +114,17 @@ impl Backend for PostgresBackend {
                 source,
             }),
         };
-        self.check(result)
+        self.link.check(result)
     }
 
     async fn write(&mut self, statements: &[Statement]) -> Result<(), JdbcError> {
-        let conn = self.conn().await?;
+        let conn = self.link.get().await?;
         let result = write_in_transaction(conn, statements).await;
-        self.check(result)
+        self.link.check(result)
     }
 
     async fn close(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(conn) = self.link.take() {
             if let Err(e) = conn.close().await {
                 tracing::debug!(error = %e, "closing the Postgres connection failed");
             }
@@ -215,11 +184,4 @@ fn bind<'q>(
 /// DDL goes over the simple (text) protocol: no statement to prepare and cache.
 async fn run_ddl(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::Executor::execute(conn, sql).await.map(|_| ())
-}
-
-fn timed_out() -> sqlx::Error {
-    sqlx::Error::Io(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!("no connection within {CONNECT_TIMEOUT:?}"),
-    ))
 }
