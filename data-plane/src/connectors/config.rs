@@ -309,6 +309,54 @@ pub fn host_keys(defs: &[ConfigDef]) -> Vec<&'static str> {
         .collect()
 }
 
+/// A config value, trimmed; `None` when absent or blank.
+pub fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
+    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// A boolean value (`true`/`false` in any case), or `default` when absent.
+pub fn flag(config: &Config, key: &str, default: bool) -> Result<bool, FieldError> {
+    match non_empty(config, key) {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(FieldError::new(
+            key,
+            format!("Invalid value {v}: expected true or false"),
+        )),
+    }
+}
+
+/// A number, or `default` when absent.
+pub fn number<T: std::str::FromStr>(
+    config: &Config,
+    key: &str,
+    default: T,
+) -> Result<T, FieldError> {
+    match non_empty(config, key) {
+        None => Ok(default),
+        Some(v) => v.parse::<T>().map_err(|_| {
+            FieldError::new(
+                key,
+                format!("Invalid value {v}: expected a non-negative integer"),
+            )
+        }),
+    }
+}
+
+/// A comma-separated list, trimmed, without empty entries.
+pub fn list(config: &Config, key: &str) -> Vec<String> {
+    non_empty(config, key)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::config::{flag, list, non_empty, number};
 use super::{Config, ConfigDef, ConfigType, ConnectorType, FieldError, Importance};
 use crate::converters::{self, Format, Side};
 
@@ -242,44 +243,7 @@ impl SinkSettings {
 
 /// The `topics` list, trimmed, without empty entries.
 pub fn topic_list(config: &Config) -> Vec<String> {
-    config
-        .get(TOPICS)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn flag(config: &Config, key: &str, default: bool) -> Result<bool, FieldError> {
-    match non_empty(config, key) {
-        None => Ok(default),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(FieldError::new(
-            key,
-            format!("Invalid value {v}: expected true or false"),
-        )),
-    }
-}
-
-fn number<T: std::str::FromStr>(config: &Config, key: &str, default: T) -> Result<T, FieldError> {
-    match non_empty(config, key) {
-        None => Ok(default),
-        Some(v) => v.parse::<T>().map_err(|_| {
-            FieldError::new(
-                key,
-                format!("Invalid value {v}: expected a non-negative integer"),
-            )
-        }),
-    }
+    list(config, TOPICS)
 }
 
 #[cfg(test)]

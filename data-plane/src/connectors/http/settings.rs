@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use super::template::Template;
+use crate::connectors::config::{non_empty, number};
 use crate::connectors::sink_config::{self, MAX_RETRIES, RETRY_BACKOFF_MS};
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
@@ -511,22 +512,6 @@ fn parse_headers(text: &str, separator: &str) -> Result<Vec<(HeaderName, HeaderV
         headers.push((name, value));
     }
     Ok(headers)
-}
-
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn number<T: std::str::FromStr>(config: &Config, key: &str, default: T) -> Result<T, FieldError> {
-    match non_empty(config, key) {
-        None => Ok(default),
-        Some(v) => v.parse::<T>().map_err(|_| {
-            FieldError::new(
-                key,
-                format!("Invalid value {v}: expected a non-negative integer"),
-            )
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::dialect::Dialect;
 use super::url::JdbcUrl;
+use crate::connectors::config::{list, non_empty};
 use crate::connectors::sink_config::{self, BATCH_SIZES, INPUT_DATA_FORMAT};
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
@@ -419,24 +420,8 @@ impl JdbcSettings {
     }
 }
 
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
 fn flag(config: &Config, key: &str) -> bool {
     non_empty(config, key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
-}
-
-fn list(config: &Config, key: &str) -> Vec<String> {
-    non_empty(config, key)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

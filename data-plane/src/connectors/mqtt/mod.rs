@@ -42,7 +42,7 @@ impl ConnectorPlugin for MqttSource {
     /// The topic filters shared out in contiguous groups, one group per
     /// task (at most one task per filter), each with its `task.id`.
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
-        let filters = settings::list(config, settings::TOPICS);
+        let filters = crate::connectors::config::list(config, settings::TOPICS);
         let n = max_tasks.max(1).min(filters.len().max(1));
         let (size, extra) = (filters.len() / n, filters.len() % n);
         let mut start = 0;

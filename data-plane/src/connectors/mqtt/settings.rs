@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rumqttc::{MqttOptions, QoS, TlsConfiguration, Transport};
 
+use crate::connectors::config::{flag, list, non_empty, number};
 use crate::connectors::sink_config;
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
@@ -346,47 +347,6 @@ fn check_filter(f: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-pub fn list(config: &Config, key: &str) -> Vec<String> {
-    config
-        .get(key)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn flag(config: &Config, key: &str, default: bool) -> Result<bool, FieldError> {
-    match non_empty(config, key) {
-        None => Ok(default),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(FieldError::new(
-            key,
-            format!("Invalid value {v}: expected true or false"),
-        )),
-    }
-}
-
-fn number(config: &Config, key: &str, default: u64) -> Result<u64, FieldError> {
-    match non_empty(config, key) {
-        None => Ok(default),
-        Some(v) => v.parse::<u64>().map_err(|_| {
-            FieldError::new(
-                key,
-                format!("Invalid value {v}: expected a positive integer"),
-            )
-        }),
-    }
 }
 
 #[cfg(test)]

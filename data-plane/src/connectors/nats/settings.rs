@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_nats::ServerAddr;
 
+use crate::connectors::config::{list, non_empty, number};
 use crate::connectors::sink_config;
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
@@ -325,35 +326,6 @@ pub fn validate_sink(config: &Config) -> Vec<FieldError> {
     let mut errors = sink_config::validate(config);
     errors.extend(SinkSettings::parse(config).err());
     errors
-}
-
-fn list(config: &Config, key: &str) -> Vec<String> {
-    config
-        .get(key)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn number(config: &Config, key: &str, default: u64) -> Result<u64, FieldError> {
-    match non_empty(config, key) {
-        None => Ok(default),
-        Some(v) => v.parse::<u64>().map_err(|_| {
-            FieldError::new(
-                key,
-                format!("Invalid value {v}: expected a positive integer"),
-            )
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::connectors::config::non_empty;
 use crate::connectors::sink_config;
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
@@ -198,10 +199,6 @@ impl RedisSettings {
             key_prefix: config.get(KEY_PREFIX).cloned().unwrap_or_default(),
         })
     }
-}
-
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
