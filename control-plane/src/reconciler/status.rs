@@ -6,7 +6,6 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskView<'a> {
     pub state: &'a str,
-    pub assigned: bool,
 }
 
 /// Derives the connector state from its target state and task states.
@@ -39,10 +38,7 @@ mod tests {
     use super::*;
 
     fn t(state: &str) -> TaskView<'_> {
-        TaskView {
-            state,
-            assigned: true,
-        }
+        TaskView { state }
     }
 
     #[test]

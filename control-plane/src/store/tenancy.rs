@@ -87,30 +87,6 @@ pub struct ApiKeyAuth {
     pub operator: bool,
 }
 
-pub async fn list_environments(
-    pool: &PgPool,
-    org_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Environment>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, org_id, display_name, created_at, updated_at FROM environments
-         WHERE org_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3",
-    )
-    .bind(org_id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn count_environments(pool: &PgPool, org_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM environments WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(pool)
-        .await
-}
-
 pub async fn get_environment(
     pool: &PgPool,
     org_id: &str,
@@ -127,40 +103,6 @@ pub async fn get_environment(
 }
 
 const CLUSTER_COLS: &str = "id, org_id, environment_id, display_name, bootstrap_endpoint, client_properties, secret_properties, created_at, updated_at";
-
-pub async fn list_clusters(
-    pool: &PgPool,
-    org_id: &str,
-    environment_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Cluster>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {CLUSTER_COLS} FROM kafka_clusters
-         WHERE org_id = $1 AND environment_id = $2 AND ($3::text IS NULL OR id > $3)
-         ORDER BY id LIMIT $4"
-    ))
-    .bind(org_id)
-    .bind(environment_id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn count_clusters(
-    pool: &PgPool,
-    org_id: &str,
-    environment_id: &str,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM kafka_clusters WHERE org_id = $1 AND environment_id = $2",
-    )
-    .bind(org_id)
-    .bind(environment_id)
-    .fetch_one(pool)
-    .await
-}
 
 /// A cluster, only if it is in the caller's organization and the given environment.
 pub async fn get_cluster(

@@ -59,13 +59,7 @@ pub fn connector_json(c: &Connector, cluster: &Cluster, n_tasks: usize) -> Value
 /// The connector's state derived from its tasks (both faces' status), and
 /// the trace of its first failed task (empty when none failed).
 pub fn derived_state(c: &Connector, tasks: &[&Task]) -> (&'static str, String) {
-    let views: Vec<TaskView<'_>> = tasks
-        .iter()
-        .map(|t| TaskView {
-            state: &t.state,
-            assigned: t.worker_id.is_some(),
-        })
-        .collect();
+    let views: Vec<TaskView<'_>> = tasks.iter().map(|t| TaskView { state: &t.state }).collect();
     let state = connector_state(&c.target_state, &views);
     let trace = tasks
         .iter()
