@@ -509,3 +509,42 @@ stored_secret() {
 TRIB_UPPER_ALNUM=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 # shellcheck disable=SC2034
 TRIB_ALNUM=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
+
+# ---------------------------------------------------------------------------------------------
+# The external systems the connector tests talk to (MariaDB, Redis, Mosquitto, NATS with
+# JetStream), each on its standard loopback port: installed from Debian and started when
+# nothing answers there.
+# ---------------------------------------------------------------------------------------------
+
+ensure_test_services() {
+  if ! port_open 127.0.0.1 3306; then
+    apt_install mariadb-server
+    log "starting MariaDB"
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_port 127.0.0.1 3306 30 || die "MariaDB did not start on 127.0.0.1:3306"
+    # The tests connect as root without a password over TCP.
+    as_root mariadb -u root -e "ALTER USER 'root'@'localhost' IDENTIFIED BY ''" >/dev/null 2>&1 || true
+  fi
+  if ! port_open 127.0.0.1 6379; then
+    apt_install redis-server
+    log "starting Redis"
+    as_root mkdir -p /var/lib/redis /var/log/redis
+    as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/tributary.log
+    wait_port 127.0.0.1 6379 30 || die "Redis did not start on 127.0.0.1:6379"
+  fi
+  if ! port_open 127.0.0.1 1883; then
+    apt_install mosquitto
+    log "starting Mosquitto"
+    as_root mosquitto -d -c /etc/mosquitto/mosquitto.conf
+    wait_port 127.0.0.1 1883 30 || die "Mosquitto did not start on 127.0.0.1:1883"
+  fi
+  if ! port_open 127.0.0.1 4222; then
+    apt_install nats-server
+    log "starting NATS with JetStream"
+    as_root mkdir -p /var/lib/nats-server
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    wait_port 127.0.0.1 4222 30 || die "NATS did not start on 127.0.0.1:4222"
+  fi
+}
