@@ -7,4 +7,5 @@ pub mod converters;
 pub mod protocol;
 pub mod record;
 pub mod runtime;
+pub mod schema;
 pub mod transforms;

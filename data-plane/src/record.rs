@@ -1,8 +1,14 @@
-//! The record model between Kafka and connectors: Kafka Connect's
-//! schemaless form (keys and values as JSON-like values), plus where the
-//! record came from. Transforms and sink tasks see typed fields through it.
+//! The record model between Kafka and connectors: keys and values as
+//! JSON-like values, each with an optional Connect schema
+//! ([`crate::schema`]), plus where the record came from. Without schemas a
+//! record is schemaless, as Kafka Connect's are with `schemas.enable=false`;
+//! with them, transforms and sinks see typed fields.
+
+use std::sync::Arc;
 
 use serde_json::Value;
+
+use crate::schema::Schema;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
@@ -23,6 +29,10 @@ pub struct Record {
     pub key: Option<Value>,
     pub value: Option<Value>,
     pub headers: Vec<Header>,
+    /// The key's schema; `None` is schemaless.
+    pub key_schema: Option<Arc<Schema>>,
+    /// The value's schema; `None` is schemaless.
+    pub value_schema: Option<Arc<Schema>>,
 }
 
 impl Record {
@@ -35,7 +45,19 @@ impl Record {
             key,
             value,
             headers: Vec::new(),
+            key_schema: None,
+            value_schema: None,
         }
+    }
+
+    pub fn with_key_schema(mut self, schema: Option<Arc<Schema>>) -> Record {
+        self.key_schema = schema;
+        self
+    }
+
+    pub fn with_value_schema(mut self, schema: Option<Arc<Schema>>) -> Record {
+        self.value_schema = schema;
+        self
     }
 
     /// A tombstone: a record whose value is null (deletes under compaction

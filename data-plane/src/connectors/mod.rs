@@ -53,7 +53,7 @@ pub enum TaskError {
 }
 
 /// One record produced by a source task, before conversion.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SourceRecord {
     pub topic: String,
     pub key: Option<serde_json::Value>,
@@ -62,6 +62,47 @@ pub struct SourceRecord {
     /// Kafka Connect's source partition and offset (opaque maps).
     pub source_partition: serde_json::Value,
     pub source_offset: serde_json::Value,
+    /// The key's Connect schema; `None` is schemaless.
+    pub key_schema: Option<std::sync::Arc<crate::schema::Schema>>,
+    /// The value's Connect schema; `None` is schemaless.
+    pub value_schema: Option<std::sync::Arc<crate::schema::Schema>>,
+}
+
+impl SourceRecord {
+    /// A schemaless record; add schemas with [`with_key_schema`](Self::with_key_schema)
+    /// and [`with_value_schema`](Self::with_value_schema).
+    pub fn new(
+        topic: impl Into<String>,
+        key: Option<serde_json::Value>,
+        value: Option<serde_json::Value>,
+        source_partition: serde_json::Value,
+        source_offset: serde_json::Value,
+    ) -> SourceRecord {
+        SourceRecord {
+            topic: topic.into(),
+            key,
+            value,
+            source_partition,
+            source_offset,
+            ..SourceRecord::default()
+        }
+    }
+
+    pub fn with_key_schema(
+        mut self,
+        schema: Option<std::sync::Arc<crate::schema::Schema>>,
+    ) -> SourceRecord {
+        self.key_schema = schema;
+        self
+    }
+
+    pub fn with_value_schema(
+        mut self,
+        schema: Option<std::sync::Arc<crate::schema::Schema>>,
+    ) -> SourceRecord {
+        self.value_schema = schema;
+        self
+    }
 }
 
 /// A running source task: the runtime calls `poll` in a loop and produces

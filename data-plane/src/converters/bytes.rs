@@ -8,6 +8,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::{ConvertError, Converter};
+use crate::schema::{Schema, Type};
 
 pub const CLASS: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
 
@@ -40,6 +41,35 @@ impl Converter for ByteArrayConverter {
 
     fn class_name(&self) -> &'static str {
         CLASS
+    }
+
+    /// A `BYTES` value (base64 in the record model) is written as its
+    /// bytes; any other schema is refused, as upstream.
+    fn from_connect_data(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        let Some(schema) = schema else {
+            return self.serialize(topic, value);
+        };
+        let err = |reason: String| ConvertError::Serialize {
+            topic: topic.to_string(),
+            reason,
+        };
+        if schema.ty() != Type::Bytes || schema.logical().is_some() {
+            return Err(err(format!(
+                "Invalid schema type for ByteArrayConverter: {}",
+                schema.ty().name().to_ascii_uppercase()
+            )));
+        }
+        match value.filter(|v| !v.is_null()) {
+            None => Ok(None),
+            Some(v) => crate::schema::decode_bytes(v)
+                .map(Some)
+                .ok_or_else(|| err(format!("{v} is not base64 text of BYTES"))),
+        }
     }
 }
 

@@ -2,8 +2,10 @@
 //! name, with `schemas.enable` (Kafka's default: true).
 //!
 //! * `schemas.enable=true` writes `{"schema": …, "payload": …}` with the
-//!   Connect schema derived from the value ([`Shape::to_connect`]) and reads
-//!   only that envelope (anything else is the upstream DataException);
+//!   record's Connect schema ([`crate::schema::connect_json`]), or for a
+//!   schemaless record one derived from the value ([`Shape::to_connect`]),
+//!   and reads only that envelope (anything else is the upstream
+//!   DataException), its schema becoming the record's;
 //! * `schemas.enable=false` writes and reads plain JSON, an envelope being
 //!   just a value with two fields.
 //!
@@ -14,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::shape::Shape;
 use super::{ConvertError, Converter};
+use crate::schema::{self, connect_json, Schema, SchemaAndValue};
 
 pub const CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
 
@@ -86,6 +89,93 @@ impl Converter for ConnectJsonConverter {
     fn class_name(&self) -> &'static str {
         CLASS
     }
+
+    fn from_connect_data(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        let Some(schema) = schema else {
+            return self.serialize(topic, value);
+        };
+        let err = |reason: String| ConvertError::Serialize {
+            topic: topic.to_string(),
+            reason,
+        };
+        let value = value.cloned().unwrap_or(Value::Null);
+        // JsonConverter writes a null value as a Kafka null, whatever the schema.
+        if value.is_null() {
+            return Ok(None);
+        }
+        let payload = schema::conform(schema, value, "the value").map_err(|e| {
+            err(format!(
+                "Converting Kafka Connect data to byte[] failed: {e}"
+            ))
+        })?;
+        let out = if self.schemas_enable {
+            serde_json::to_vec(
+                &json!({"schema": connect_json::to_json(schema), "payload": payload}),
+            )
+        } else {
+            serde_json::to_vec(&payload)
+        };
+        out.map(Some).map_err(|e| err(e.to_string()))
+    }
+
+    fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        if !self.schemas_enable {
+            return self
+                .deserialize(topic, bytes)
+                .map(SchemaAndValue::schemaless);
+        }
+        let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
+            return Ok(SchemaAndValue::default());
+        };
+        let err = |reason: String| ConvertError::Deserialize {
+            topic: topic.to_string(),
+            reason,
+        };
+        match read_envelope(bytes) {
+            Ok(Some(read)) => Ok(read),
+            Ok(None) => Err(err(ENVELOPE_REQUIRED.to_string())),
+            Err(e) => Err(err(e)),
+        }
+    }
+}
+
+/// Reads `{"schema": …, "payload": …}` (and nothing else): the payload as a
+/// value of the schema. `Ok(None)` when the bytes are not an envelope.
+pub fn read_envelope(bytes: &[u8]) -> Result<Option<SchemaAndValue>, String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}")
+    })?;
+    let Value::Object(mut map) = value else {
+        return Ok(None);
+    };
+    if map.len() != 2
+        || !map.contains_key("payload")
+        || !matches!(map.get("schema"), Some(Value::Object(_) | Value::Null))
+    {
+        return Ok(None);
+    }
+    let payload = map.remove("payload").unwrap_or(Value::Null);
+    let schema = connect_json::from_json(map.get("schema").unwrap_or(&Value::Null))
+        .map_err(|e| e.to_string())?;
+    let Some(schema) = schema else {
+        return Ok(Some(SchemaAndValue::schemaless(
+            Some(payload).filter(|v| !v.is_null()),
+        )));
+    };
+    let value = schema::conform(&schema, payload, "the payload").map_err(|e| e.to_string())?;
+    Ok(Some(SchemaAndValue {
+        schema: Some(std::sync::Arc::new(schema)),
+        value: Some(value).filter(|v| !v.is_null()),
+    }))
 }
 
 #[cfg(test)]
@@ -119,6 +209,56 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn the_envelope_schema_becomes_the_records_and_round_trips() {
+        let c = ConnectJsonConverter {
+            schemas_enable: true,
+        };
+        // What Kafka's JsonConverter writes for a struct with an int32, an
+        // optional string, a Decimal(2) of 12.50 and a Date.
+        let bytes = concat!(
+            r#"{"schema":{"type":"struct","fields":["#,
+            r#"{"type":"int32","optional":false,"field":"id"},"#,
+            r#"{"type":"string","optional":true,"field":"name"},"#,
+            r#"{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"},"field":"price"},"#,
+            r#"{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Date","version":1,"field":"day"}],"#,
+            r#""optional":false,"name":"customers"},"#,
+            r#""payload":{"id":1,"name":"Anne","price":"BOI=","day":19000}}"#
+        );
+        let read = c.to_connect_data("t", Some(bytes.as_bytes())).unwrap();
+        let schema = read.schema.clone().expect("a schema");
+        assert_eq!(schema.name.as_deref(), Some("customers"));
+        assert_eq!(
+            schema.field("id").map(|f| f.schema.ty()),
+            Some(crate::schema::Type::Int32)
+        );
+        assert_eq!(
+            schema.field("price").and_then(|f| f.schema.logical()),
+            Some(crate::schema::Logical::Decimal { scale: 2 })
+        );
+        assert_eq!(
+            read.value,
+            Some(json!({"id": 1, "name": "Anne", "price": "BOI=", "day": 19000}))
+        );
+        let written = c
+            .from_connect_data("t", read.schema.as_deref(), read.value.as_ref())
+            .unwrap()
+            .unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), bytes);
+        // Fields left out read as null; a required one missing is an error.
+        let sparse = br#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":true,"field":"a"},{"type":"int64","optional":false,"field":"b","default":7}]},"payload":{}}"#;
+        let read = c.to_connect_data("t", Some(sparse)).unwrap();
+        assert_eq!(read.value, Some(json!({"a": null, "b": 7})));
+        let bad = br#"{"schema":{"type":"int32","optional":false},"payload":"x"}"#;
+        let err = c.to_connect_data("t", Some(bad)).unwrap_err().to_string();
+        assert!(err.contains("INT32"), "{err}");
+        // A value that does not fit its schema is not written.
+        let s = Schema::structure(vec![crate::schema::Field::new("id", Schema::int32())]);
+        assert!(c
+            .from_connect_data("t", Some(&s), Some(&json!({"id": "x"})))
+            .is_err());
     }
 
     #[test]

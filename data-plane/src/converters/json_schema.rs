@@ -1,10 +1,13 @@
 //! `io.confluent.connect.json.JsonSchemaConverter` (`JSON_SR`): JSON text
 //! in the Schema Registry wire format (magic byte, schema id, JSON). Writing
-//! derives a JSON Schema from the value ([`Shape`]) and registers it under
-//! `<topic>-value` / `<topic>-key` once; reading checks that the id names a
-//! JSON schema of the registry (cached) and parses the JSON.
+//! uses the record's Connect schema as a JSON Schema
+//! ([`crate::schema::json_schema`]), or for a schemaless record one derived
+//! from the value ([`Shape`]), and registers it under `<topic>-value` /
+//! `<topic>-key` once; reading checks that the id names a JSON schema of
+//! the registry (cached), parses the JSON and gives the record the writer's
+//! schema as a Connect schema when it has one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -13,6 +16,7 @@ use super::registry::SchemaRegistry;
 use super::shape::Shape;
 use super::wire;
 use super::{ConvertError, Side};
+use crate::schema::{self, json_schema, Schema, SchemaAndValue};
 
 pub const CLASS: &str = "io.confluent.connect.json.JsonSchemaConverter";
 
@@ -20,7 +24,9 @@ pub struct JsonSchemaConverter {
     side: Side,
     registry: Arc<dyn SchemaRegistry>,
     ids: Mutex<HashMap<(String, Shape), i32>>,
-    known: Mutex<HashSet<i32>>,
+    schema_ids: Mutex<HashMap<(String, Schema), i32>>,
+    /// id → the writer's Connect schema, if it has one.
+    known: Mutex<HashMap<i32, Option<Arc<Schema>>>>,
 }
 
 impl JsonSchemaConverter {
@@ -29,8 +35,60 @@ impl JsonSchemaConverter {
             side,
             registry,
             ids: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashSet::new()),
+            schema_ids: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub async fn from_connect_data(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        let Some(schema) = schema else {
+            return self.serialize(topic, value).await;
+        };
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let err = |reason: String| ConvertError::Serialize {
+            topic: topic.to_string(),
+            reason,
+        };
+        let value =
+            schema::conform(schema, value.clone(), "the value").map_err(|e| err(e.to_string()))?;
+        let key = (self.side.subject(topic), schema.clone());
+        let cached = lock(&self.schema_ids).get(&key).copied();
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let text = json_schema::to_json_schema(schema).to_string();
+                let id = self
+                    .registry
+                    .register(&key.0, "JSON", &text)
+                    .await
+                    .map_err(|e| {
+                        err(format!(
+                            "Error registering JSON schema {text} under subject {}: {e}",
+                            key.0
+                        ))
+                    })?;
+                lock(&self.schema_ids).insert(key, id);
+                id
+            }
+        };
+        let json = serde_json::to_vec(&json_schema::to_payload(schema, &value))
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Some(wire::frame(id, &json)))
+    }
+
+    pub async fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Value>, ConvertError> {
+        Ok(self.to_connect_data(topic, bytes).await?.value)
     }
 
     pub async fn serialize(
@@ -69,38 +127,58 @@ impl JsonSchemaConverter {
         Ok(Some(wire::frame(id, &json)))
     }
 
-    pub async fn deserialize(
+    pub async fn to_connect_data(
         &self,
         topic: &str,
         bytes: Option<&[u8]>,
-    ) -> Result<Option<Value>, ConvertError> {
+    ) -> Result<SchemaAndValue, ConvertError> {
         let Some(bytes) = bytes else {
-            return Ok(None);
+            return Ok(SchemaAndValue::default());
         };
         let err = |reason: String| ConvertError::Deserialize {
             topic: topic.to_string(),
             reason,
         };
         let (id, payload) = wire::unframe(bytes).map_err(|e| err(e.to_string()))?;
-        if !lock(&self.known).contains(&id) {
-            let s = self
-                .registry
-                .schema_by_id(id)
-                .await
-                .map_err(|e| err(format!("Error retrieving JSON schema for id {id}: {e}")))?;
-            if s.schema_type != "JSON" {
-                return Err(err(format!(
-                    "Schema {id} is a {} schema, not a JSON schema",
-                    s.schema_type
-                )));
+        let known = lock(&self.known).get(&id).cloned();
+        let connect = match known {
+            Some(c) => c,
+            None => {
+                let s =
+                    self.registry.schema_by_id(id).await.map_err(|e| {
+                        err(format!("Error retrieving JSON schema for id {id}: {e}"))
+                    })?;
+                if s.schema_type != "JSON" {
+                    return Err(err(format!(
+                        "Schema {id} is a {} schema, not a JSON schema",
+                        s.schema_type
+                    )));
+                }
+                // A JSON Schema without a Connect form is read schemaless.
+                let connect = serde_json::from_str::<Value>(&s.schema)
+                    .ok()
+                    .and_then(|j| json_schema::from_json_schema(&j).ok())
+                    .map(Arc::new);
+                lock(&self.known).insert(id, connect.clone());
+                connect
             }
-            lock(&self.known).insert(id);
-        }
+        };
         let value: Value = serde_json::from_slice(payload)
             .map_err(|e| err(format!("Error deserializing JSON message for id {id}: {e}")))?;
-        Ok(match value {
-            Value::Null => None,
-            v => Some(v),
+        let value = match &connect {
+            Some(c) if !value.is_null() => {
+                let v = json_schema::from_payload(c, value);
+                schema::conform(c, v, "the value").map_err(|e| {
+                    err(format!(
+                        "JSON message for id {id} does not fit its schema: {e}"
+                    ))
+                })?
+            }
+            _ => value,
+        };
+        Ok(SchemaAndValue {
+            schema: connect,
+            value: Some(value).filter(|v| !v.is_null()),
         })
     }
 }
@@ -141,6 +219,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("Unknown magic byte!"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn record_schemas_give_field_types_and_read_back() {
+        let registry = MemoryRegistry::new();
+        let c = JsonSchemaConverter::new(Side::Value, registry.clone());
+        let s = Schema::structure(vec![
+            crate::schema::Field::new("id", Schema::int32()),
+            crate::schema::Field::new("price", Schema::decimal(2).optional()),
+            crate::schema::Field::new("note", Schema::string().optional()),
+        ])
+        .named("Order");
+        let v = json!({"id": 7, "price": "BOI="});
+        let bytes = c
+            .from_connect_data("orders", Some(&s), Some(&v))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&bytes[5..], br#"{"id":7,"price":12.5,"note":null}"#);
+        let registered = registry.schema_by_id(1).await.unwrap().schema;
+        assert!(
+            registered.contains(r#""connect.type":"int32""#),
+            "{registered}"
+        );
+        let read = c.to_connect_data("orders", Some(&bytes)).await.unwrap();
+        assert_eq!(
+            read.value,
+            Some(json!({"id": 7, "price": "BOI=", "note": null}))
+        );
+        let rs = read.schema.unwrap();
+        assert_eq!(rs.name.as_deref(), Some("Order"));
+        assert_eq!(
+            rs.field("id").unwrap().schema.ty(),
+            crate::schema::Type::Int32
+        );
+        assert!(c
+            .from_connect_data("orders", Some(&s), Some(&json!({"price": "BOI="})))
+            .await
+            .is_err());
     }
 
     #[tokio::test]

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::connectors::{Config, ConnectorType, FieldError};
+use crate::schema::{Schema, SchemaAndValue};
 use registry::SchemaRegistry;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,29 @@ pub trait Converter: Send + Sync {
     /// The Java class this converter stands for, named in error reports
     /// (`__connect.errors.class.name`).
     fn class_name(&self) -> &'static str;
+
+    /// Kafka Connect's `fromConnectData`: writes `value` as a value of
+    /// `schema` (`None`: schemaless). Converters without schemas ignore it.
+    #[allow(clippy::wrong_self_convention)] // Kafka Connect's name
+    fn from_connect_data(
+        &self,
+        topic: &str,
+        _schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        self.serialize(topic, value)
+    }
+
+    /// Kafka Connect's `toConnectData`: the value and, for converters that
+    /// carry one, its schema.
+    fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        self.deserialize(topic, bytes)
+            .map(SchemaAndValue::schemaless)
+    }
 }
 
 /// Reads a key whose format is not configured: JSON when the bytes parse as
@@ -291,29 +315,51 @@ impl RecordConverter {
         }
     }
 
+    /// Writes a schemaless value (see [`from_connect_data`](Self::from_connect_data)).
     pub async fn serialize(
         &self,
         topic: &str,
         value: Option<&Value>,
     ) -> Result<Option<Vec<u8>>, ConvertError> {
-        match self {
-            RecordConverter::Plain(c) => c.serialize(topic, value),
-            RecordConverter::Avro(c) => c.serialize(topic, value).await,
-            RecordConverter::JsonSchema(c) => c.serialize(topic, value).await,
-            RecordConverter::Protobuf(c) => c.serialize(topic, value).await,
-        }
+        self.from_connect_data(topic, None, value).await
     }
 
+    /// Reads only the value (see [`to_connect_data`](Self::to_connect_data)).
     pub async fn deserialize(
         &self,
         topic: &str,
         bytes: Option<&[u8]>,
     ) -> Result<Option<Value>, ConvertError> {
+        Ok(self.to_connect_data(topic, bytes).await?.value)
+    }
+
+    /// Writes a key or value with its schema (`None`: schemaless, for which
+    /// the Schema Registry formats derive a schema from the value).
+    pub async fn from_connect_data(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
         match self {
-            RecordConverter::Plain(c) => c.deserialize(topic, bytes),
-            RecordConverter::Avro(c) => c.deserialize(topic, bytes).await,
-            RecordConverter::JsonSchema(c) => c.deserialize(topic, bytes).await,
-            RecordConverter::Protobuf(c) => c.deserialize(topic, bytes).await,
+            RecordConverter::Plain(c) => c.from_connect_data(topic, schema, value),
+            RecordConverter::Avro(c) => c.from_connect_data(topic, schema, value).await,
+            RecordConverter::JsonSchema(c) => c.from_connect_data(topic, schema, value).await,
+            RecordConverter::Protobuf(c) => c.from_connect_data(topic, schema, value).await,
+        }
+    }
+
+    /// Reads a key or value with the schema its format carries.
+    pub async fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        match self {
+            RecordConverter::Plain(c) => c.to_connect_data(topic, bytes),
+            RecordConverter::Avro(c) => c.to_connect_data(topic, bytes).await,
+            RecordConverter::JsonSchema(c) => c.to_connect_data(topic, bytes).await,
+            RecordConverter::Protobuf(c) => c.to_connect_data(topic, bytes).await,
         }
     }
 
@@ -385,6 +431,36 @@ impl Converter for LenientJson {
 
     fn class_name(&self) -> &'static str {
         envelope::CLASS
+    }
+
+    fn from_connect_data(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        ConnectJsonConverter {
+            schemas_enable: self.schemas,
+        }
+        .from_connect_data(topic, schema, value)
+    }
+
+    /// An envelope's schema comes along when it is a valid Connect schema
+    /// that the payload fits; otherwise the payload is read schemaless.
+    fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        let Some(b) = bytes.filter(|b| !b.is_empty()) else {
+            return Ok(SchemaAndValue::default());
+        };
+        if let Ok(Some(read)) = envelope::read_envelope(b) {
+            return Ok(read);
+        }
+        JsonConverter
+            .deserialize(topic, bytes)
+            .map(SchemaAndValue::schemaless)
     }
 }
 

@@ -22,6 +22,7 @@ use super::registry::SchemaRegistry;
 use super::shape::{avro_name, Shape};
 use super::wire;
 use super::{ConvertError, Side};
+use crate::schema::{Schema, SchemaAndValue};
 
 pub const CLASS: &str = "io.confluent.connect.protobuf.ProtobufConverter";
 /// The name the registry's schema is compiled under.
@@ -42,6 +43,28 @@ impl ProtobufConverter {
             ids: Mutex::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Writes with a schema derived from the value: a record's Connect
+    /// schema is not used yet (see the module docs).
+    pub async fn from_connect_data(
+        &self,
+        topic: &str,
+        _schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        self.serialize(topic, value).await
+    }
+
+    /// Reads the message schemaless.
+    pub async fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        self.deserialize(topic, bytes)
+            .await
+            .map(SchemaAndValue::schemaless)
     }
 
     pub async fn serialize(

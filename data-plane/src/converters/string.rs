@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::{ConvertError, Converter};
+use crate::schema::{Logical, Schema, SchemaAndValue};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StringConverter;
@@ -44,6 +45,41 @@ impl Converter for StringConverter {
 
     fn class_name(&self) -> &'static str {
         "org.apache.kafka.connect.storage.StringConverter"
+    }
+
+    /// Any schema: the value's text (a Decimal as its decimal text, as
+    /// `BigDecimal.toString` prints it).
+    fn from_connect_data(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
+        if let (Some(Logical::Decimal { scale }), Some(v)) = (
+            schema.and_then(Schema::logical),
+            value.filter(|v| !v.is_null()),
+        ) {
+            let text = crate::schema::decimal::to_string(v, scale).map_err(|reason| {
+                ConvertError::Serialize {
+                    topic: topic.to_string(),
+                    reason,
+                }
+            })?;
+            return Ok(Some(text.into_bytes()));
+        }
+        self.serialize(topic, value)
+    }
+
+    /// Strings come with Connect's optional string schema, as upstream.
+    fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        Ok(SchemaAndValue {
+            schema: Some(crate::schema::optional_string()),
+            value: self.deserialize(topic, bytes)?,
+        })
     }
 }
 

@@ -197,8 +197,12 @@ async fn produce_loop(
                         headers,
                         source_partition,
                         source_offset,
+                        key_schema,
+                        value_schema,
                     } = record;
-                    let mut r = Record::new(topic, key, value);
+                    let mut r = Record::new(topic, key, value)
+                        .with_key_schema(key_schema)
+                        .with_value_schema(value_schema);
                     r.headers = headers
                         .into_iter()
                         .map(|(key, v)| RecordHeader {
@@ -244,10 +248,13 @@ async fn send(
     control: &mut watch::Receiver<Control>,
 ) -> Result<bool, SourceError> {
     let topic = record.topic.as_str();
-    let key = converters.key.serialize(topic, record.key.as_ref()).await?;
+    let key = converters
+        .key
+        .from_connect_data(topic, record.key_schema.as_deref(), record.key.as_ref())
+        .await?;
     let value = converters
         .value
-        .serialize(topic, record.value.as_ref())
+        .from_connect_data(topic, record.value_schema.as_deref(), record.value.as_ref())
         .await?;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
     let header_values: Vec<Option<String>> = record

@@ -20,6 +20,11 @@ pub(crate) fn build(props: &mut Props) -> Option<Box<dyn Transform>> {
 }
 
 impl Transform for DropHeaders {
+    /// Only the topic or headers change.
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
         record.headers.retain(|h| !self.headers.contains(&h.key));
         Ok(Some(record))

@@ -9,6 +9,11 @@ use crate::record::Record;
 pub(crate) struct Filter;
 
 impl Transform for Filter {
+    /// Only the topic or headers change.
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, _record: Record) -> Result<Option<Record>, String> {
         Ok(None)
     }

@@ -41,6 +41,11 @@ fn parse_literal(literal: &str) -> Option<Value> {
 }
 
 impl Transform for InsertHeader {
+    /// Only the topic or headers change.
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
         record.headers.push(Header {
             key: self.header.clone(),

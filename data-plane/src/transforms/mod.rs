@@ -1,11 +1,14 @@
 //! Single message transforms with Kafka Connect's config syntax
 //! (`transforms`, `transforms.<name>.type`, `predicates`, `negate`).
 //!
-//! Records are schemaless (keys and values are JSON), so every transform
-//! implements upstream's schemaless path: field-level transforms need a JSON
-//! map, and edge cases (nulls, absent fields, wrong types) behave as the
-//! Apache Kafka classes do. Each transform lives in its own module; this
-//! one parses the chain and runs it.
+//! Keys and values are JSON with an optional Connect schema
+//! ([`crate::schema`]). Every transform implements upstream's schemaless
+//! path (field-level transforms need a JSON map, and edge cases — nulls,
+//! absent fields, wrong types — behave as the Apache Kafka classes do) and,
+//! where upstream has one, its schema path, which also rewrites the schema.
+//! A transform without a schema path drops the record's schemas (see
+//! [`Transform::keeps_schemas`]). Each transform lives in its own module;
+//! this one parses the chain and runs it.
 
 mod cast;
 mod datefmt;
@@ -57,6 +60,14 @@ pub struct TransformError {
 /// messages that the chain wraps with the transform's alias and class.
 pub(crate) trait Transform: Send + Sync + std::fmt::Debug {
     fn apply(&self, record: Record) -> Result<Option<Record>, String>;
+
+    /// Whether `apply` keeps the record's schemas consistent with its key
+    /// and value (upstream's schema path). The chain drops the schemas of a
+    /// record that went through a transform that does not, so no schema
+    /// ever disagrees with its value.
+    fn keeps_schemas(&self) -> bool {
+        false
+    }
 }
 
 /// The configured chain of a connector, applied in order. An empty chain
@@ -148,7 +159,13 @@ impl Chain {
                 }
             }
             match step.transform.apply(record) {
-                Ok(Some(next)) => record = next,
+                Ok(Some(mut next)) => {
+                    if !step.transform.keeps_schemas() {
+                        next.key_schema = None;
+                        next.value_schema = None;
+                    }
+                    record = next
+                }
                 Ok(None) => return Ok(None),
                 Err(message) => {
                     return Err(TransformError {

@@ -37,6 +37,11 @@ pub(crate) fn build(props: &mut Props) -> Option<Box<dyn Transform>> {
 }
 
 impl Transform for RegexRouter {
+    /// Only the topic or headers change.
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
         if let Some(captures) = self.regex.full_captures(&record.topic) {
             record.topic = self.replacement.expand(&captures);

@@ -33,6 +33,11 @@ pub(crate) fn build(props: &mut Props) -> Option<Box<dyn Transform>> {
 }
 
 impl Transform for TimestampRouter {
+    /// Only the topic or headers change.
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
         let ts = record
             .timestamp

@@ -103,6 +103,7 @@ impl DatagenTask {
                 "task.generation": self.generation + 1,
                 "current.iteration": iteration + 1,
             }),
+            ..SourceRecord::default()
         }
     }
 }

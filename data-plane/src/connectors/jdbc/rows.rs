@@ -273,7 +273,7 @@ mod tests {
         let r = row(&order(Some(json!(7)), Some(value())), &[]);
         assert_eq!(r.op, Op::Write);
         assert!(r.key.is_empty());
-        assert_eq!(names(&r.values), vec!["address", "itemid", "orderid"]);
+        assert_eq!(names(&r.values), vec!["orderid", "itemid", "address"]);
         assert_eq!(r.table.name, "orders");
     }
 
@@ -306,7 +306,7 @@ mod tests {
         );
         assert_eq!(r.key, vec![("orderid".to_string(), SqlValue::Int(7))]);
         // The key column is not written twice from the value.
-        assert_eq!(names(&r.values), vec!["address", "itemid"]);
+        assert_eq!(names(&r.values), vec!["itemid", "address"]);
 
         let r = row(
             &order(Some(json!("User_1")), Some(value())),
@@ -325,7 +325,7 @@ mod tests {
             &order(Some(key.clone()), Some(value())),
             &[("pk.mode", "record_key")],
         );
-        assert_eq!(names(&r.key), vec!["id", "region"]);
+        assert_eq!(names(&r.key), vec!["region", "id"]);
         let r = row(
             &order(Some(key), Some(value())),
             &[("pk.mode", "record_key"), ("pk.fields", "region")],
@@ -343,7 +343,7 @@ mod tests {
             &[("pk.mode", "record_value"), ("pk.fields", "orderid")],
         );
         assert_eq!(r.key, vec![("orderid".to_string(), SqlValue::Int(7))]);
-        assert_eq!(names(&r.values), vec!["address", "itemid"]);
+        assert_eq!(names(&r.values), vec!["itemid", "address"]);
     }
 
     #[test]

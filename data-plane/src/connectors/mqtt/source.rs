@@ -147,6 +147,7 @@ impl MqttSourceTask {
             ],
             source_partition: self.partition(),
             source_offset: json!({ "seq": seq }),
+            ..SourceRecord::default()
         };
         if msg.qos != QoS::AtMostOnce {
             self.unacked.push_back((seq, msg));

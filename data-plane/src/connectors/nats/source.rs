@@ -217,6 +217,7 @@ impl SourceTask for NatsSourceTask {
                 headers,
                 source_partition: self.partition(self.task_id),
                 source_offset: json!({ "stream.sequence": sequence, "polled": self.polled }),
+                ..SourceRecord::default()
             });
             self.unacked.push_back((self.polled, acker));
             self.polled += 1;

@@ -606,6 +606,7 @@ impl PostgresCdcTask {
             headers: Vec::new(),
             source_partition: self.partition.clone(),
             source_offset: offset,
+            ..SourceRecord::default()
         });
     }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::converters::{ConvertError, Converters, RecordConverter};
 use crate::record::{Header, Record};
+use crate::schema::SchemaAndValue;
 use crate::transforms::Chain;
 
 /// A message as consumed: the bytes the dead letter queue forwards.
@@ -113,8 +114,10 @@ impl Pipeline {
             kafka_partition: Some(raw.partition),
             kafka_offset: Some(raw.offset),
             timestamp: raw.timestamp,
-            key,
-            value,
+            key: key.value,
+            value: value.value,
+            key_schema: key.schema,
+            value_schema: value.schema,
             headers: raw
                 .headers
                 .iter()
@@ -157,9 +160,9 @@ async fn read(
     converter: &RecordConverter,
     topic: &str,
     bytes: Option<&[u8]>,
-) -> Result<Option<Value>, ReadError> {
+) -> Result<SchemaAndValue, ReadError> {
     converter
-        .deserialize(topic, bytes)
+        .to_connect_data(topic, bytes)
         .await
         .map_err(|e: ConvertError| ReadError {
             class_name: converter.class_name(),
