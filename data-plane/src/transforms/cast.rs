@@ -8,13 +8,26 @@
 //!
 //! As upstream in schemaless mode, a spec field missing from the map is
 //! written back as null, and maps/arrays cannot be cast.
+//!
+//! With a schema (upstream's schema path) the cast fields' schemas become
+//! the target types (optional and default kept), spec fields the schema
+//! lacks are ignored, a null field takes its default
+//! (`replace.null.with.default`), bytes cast to string stay base64 text,
+//! decimals cast like Java's `BigDecimal`, and `Date`/`Time`/`Timestamp`
+//! cast to string in ISO 8601 and to `int64` as epoch milliseconds.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::props::Props;
-use super::util::{java_double, json_f32, json_f64, require_map, type_name, Num, Side};
+use super::util::{
+    field_value, java_double, json_f32, json_f64, require_map, require_struct, type_name, Num,
+    SchemaCache, Side,
+};
 use super::Transform;
 use crate::record::Record;
+use crate::schema::{self, Kind, Logical, Schema, Type};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CastType {
@@ -31,6 +44,19 @@ pub(crate) enum CastType {
 const VALID: &str = "int8, int16, int32, int64, float32, float64, boolean, string";
 
 impl CastType {
+    fn schema(self) -> Schema {
+        match self {
+            CastType::Int8 => Schema::int8(),
+            CastType::Int16 => Schema::int16(),
+            CastType::Int32 => Schema::int32(),
+            CastType::Int64 => Schema::int64(),
+            CastType::Float32 => Schema::float32(),
+            CastType::Float64 => Schema::float64(),
+            CastType::Boolean => Schema::boolean(),
+            CastType::String => Schema::string(),
+        }
+    }
+
     /// Case-insensitive, as upstream upper-cases before `Schema.Type.valueOf`.
     fn parse(name: &str) -> Result<CastType, String> {
         Ok(match name.trim().to_ascii_lowercase().as_str() {
@@ -68,6 +94,8 @@ enum Spec {
 pub(crate) struct Cast {
     side: Side,
     spec: Spec,
+    replace_null: bool,
+    schemas: SchemaCache,
 }
 
 pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>> {
@@ -93,6 +121,7 @@ pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>>
             "a cast of the entire value (a bare type) must be the only entry in spec",
         );
     }
+    let replace_null = props.boolean("replace.null.with.default", true);
     if props.has_errors() {
         return None;
     }
@@ -100,11 +129,23 @@ pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>>
         Some(t) => Spec::Whole(t),
         None => Spec::Fields(fields),
     };
-    Some(Box::new(Cast { side, spec }))
+    Some(Box::new(Cast {
+        side,
+        spec,
+        replace_null,
+        schemas: SchemaCache::default(),
+    }))
 }
 
 impl Transform for Cast {
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
+        if let Some(schema) = self.side.schema(&record) {
+            return self.apply_with_schema(record, schema);
+        }
         let Some(value) = self.side.take(&mut record) else {
             return Ok(Some(record));
         };
@@ -126,6 +167,159 @@ impl Transform for Cast {
         };
         self.side.set(&mut record, Some(updated));
         Ok(Some(record))
+    }
+}
+
+impl Cast {
+    fn apply_with_schema(
+        &self,
+        mut record: Record,
+        schema: Arc<Schema>,
+    ) -> Result<Option<Record>, String> {
+        let Some(value) = self.side.take(&mut record) else {
+            return Ok(Some(record));
+        };
+        let updated_schema = self
+            .schemas
+            .get_or_build(&schema, |s| self.cast_schema(s))?;
+        let updated = match &self.spec {
+            Spec::Whole(t) => cast_typed(&value, &schema, *t)?,
+            Spec::Fields(casts) => {
+                let map = require_struct(&schema, Some(value), "cast types")?.unwrap_or_default();
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for field in schema.fields() {
+                    let v = field_value(&map, field, self.replace_null);
+                    let v = match casts.iter().find(|(n, _)| *n == field.name) {
+                        Some((_, t)) => cast_typed(&v, &field.schema, *t)
+                            .map_err(|e| format!("field '{}': {e}", field.name))?,
+                        None => v,
+                    };
+                    out.insert(field.name.clone(), v);
+                }
+                Value::Object(out)
+            }
+        };
+        self.side.set(&mut record, Some(updated));
+        self.side.set_schema(&mut record, Some(updated_schema));
+        Ok(Some(record))
+    }
+
+    /// Upstream's `getOrBuildSchema`.
+    fn cast_schema(&self, schema: &Schema) -> Result<Schema, String> {
+        let target = |s: &Schema, t: CastType| -> Result<Schema, String> {
+            check_input(s)?;
+            let mut out = t.schema().with_optional(s.optional);
+            if let Some(d) = &s.default {
+                out = out.with_default(cast_typed(d, s, t)?);
+            }
+            Ok(out)
+        };
+        match &self.spec {
+            Spec::Whole(t) => {
+                let mut out = target(schema, *t)?;
+                // The name, version, doc and parameters stay, unless they
+                // named a logical type the cast value no longer is.
+                if schema.logical().is_none() {
+                    let basics = schema.basics(out.kind.clone());
+                    out = Schema {
+                        optional: out.optional,
+                        default: out.default,
+                        ..basics
+                    };
+                }
+                Ok(out)
+            }
+            Spec::Fields(casts) => {
+                if schema.ty() != Type::Struct {
+                    return Err(format!(
+                        "Only Struct objects supported for [cast types], found: {}",
+                        schema.ty().name().to_ascii_uppercase()
+                    ));
+                }
+                let mut fields = Vec::with_capacity(schema.fields().len());
+                for f in schema.fields() {
+                    let fs = match casts.iter().find(|(n, _)| *n == f.name) {
+                        Some((_, t)) => Arc::new(
+                            target(&f.schema, *t)
+                                .map_err(|e| format!("field '{}': {e}", f.name))?,
+                        ),
+                        None => Arc::clone(&f.schema),
+                    };
+                    fields.push(schema::Field {
+                        name: f.name.clone(),
+                        schema: fs,
+                    });
+                }
+                let mut out = schema.basics(Kind::Struct(fields));
+                out.optional = schema.optional;
+                out.default = schema.default.clone();
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Upstream's `validCastType(…, INPUT)`: primitives, decimals and dates only.
+fn check_input(schema: &Schema) -> Result<(), String> {
+    match schema.ty() {
+        Type::Array | Type::Map | Type::Struct => Err(format!(
+            "Cast transformation does not support casting from {}; supported input types are numbers, booleans, strings, bytes and Connect's logical types",
+            schema.ty().name().to_ascii_uppercase()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Casts a value of `schema` (the record model's encoding) to `target`.
+fn cast_typed(value: &Value, schema: &Schema, target: CastType) -> Result<Value, String> {
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    match schema.logical() {
+        Some(Logical::Decimal { scale }) => {
+            let text = schema::decimal::to_string(value, scale)?;
+            match target {
+                CastType::String => Ok(Value::String(text)),
+                CastType::Float32 | CastType::Float64 => cast_value(&Value::String(text), target),
+                _ => {
+                    // Number.longValue(): the integral part.
+                    let f: f64 = text.parse().map_err(|_| format!("bad decimal {text}"))?;
+                    let n = json_f64(f.trunc())?;
+                    cast_value(&n, target)
+                }
+            }
+        }
+        Some(logical @ (Logical::Date | Logical::Time | Logical::Timestamp)) => {
+            let millis = schema::logical_millis(logical, value)
+                .ok_or_else(|| format!("{value} is not a {logical:?} value"))?;
+            match target {
+                CastType::String => Ok(Value::String(iso_text(logical, millis))),
+                CastType::Int64 => Ok(Value::from(millis)),
+                other => Err(format!(
+                    "Cast transformation does not support casting {logical:?} to {other:?}"
+                )),
+            }
+        }
+        None if schema.ty() == Type::Bytes => match target {
+            // Base64 text, which the record model already holds.
+            CastType::String => Ok(value.clone()),
+            other => Err(format!(
+                "Cast transformation does not support casting BYTES to {other:?}"
+            )),
+        },
+        None => cast_value(value, target),
+    }
+}
+
+/// Connect's `Values.dateFormatFor`: ISO 8601 in UTC.
+fn iso_text(logical: Logical, millis: i64) -> String {
+    let Some(t) = chrono::DateTime::from_timestamp_millis(millis) else {
+        return millis.to_string();
+    };
+    match logical {
+        Logical::Date => t.format("%Y-%m-%d").to_string(),
+        Logical::Time => t.format("%H:%M:%S%.3fZ").to_string(),
+        _ => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
     }
 }
 
@@ -360,6 +554,80 @@ mod tests {
             .apply(Record::new("t", None, Some(json!("text"))))
             .unwrap_err();
         assert!(err.message.contains("Only Map objects"), "{err}");
+    }
+
+    #[test]
+    fn schemas_change_with_the_cast_fields() {
+        use crate::schema::{Field, Schema, Type};
+        use std::sync::Arc;
+        // Kafka's docs example: `spec=price:float64` on a struct.
+        let c = chain(&[
+            ("transforms", "castIt"),
+            (
+                "transforms.castIt.type",
+                "org.apache.kafka.connect.transforms.Cast$Value",
+            ),
+            (
+                "transforms.castIt.spec",
+                "id:string,price:float64,day:string",
+            ),
+        ]);
+        let schema = Schema::structure(vec![
+            Field::new("id", Schema::int32()),
+            Field::new("price", Schema::decimal(2).optional()),
+            Field::new("day", Schema::date()),
+            Field::new("qty", Schema::int8().optional().with_default(json!(1))),
+        ])
+        .named("Order");
+        let r = Record::new(
+            "t",
+            None,
+            Some(json!({"id": 7, "price": "BOI=", "day": 19000, "qty": null})),
+        )
+        .with_value_schema(Some(Arc::new(schema)));
+        let out = c.apply(r).unwrap().unwrap();
+        assert_eq!(
+            out.value,
+            Some(json!({"id": "7", "price": 12.5, "day": "2022-01-08", "qty": 1}))
+        );
+        let s = out.value_schema.unwrap();
+        assert_eq!(s.name.as_deref(), Some("Order"));
+        let f = |n: &str| s.field(n).unwrap().schema.clone();
+        assert_eq!(*f("id"), Schema::string());
+        assert_eq!(*f("price"), Schema::float64().optional());
+        assert_eq!(f("day").ty(), Type::String);
+        assert_eq!(
+            f("qty").ty(),
+            Type::Int8,
+            "fields not in spec keep their schema"
+        );
+        // A whole-value cast changes the value's schema.
+        let whole = chain(&[
+            ("transforms", "k"),
+            (
+                "transforms.k.type",
+                "org.apache.kafka.connect.transforms.Cast$Key",
+            ),
+            ("transforms.k.spec", "int64"),
+        ]);
+        let r = Record::new("t", Some(json!("42")), None)
+            .with_key_schema(Some(Arc::new(Schema::string().optional())));
+        let out = whole.apply(r).unwrap().unwrap();
+        assert_eq!(out.key, Some(json!(42)));
+        assert_eq!(out.key_schema.as_deref(), Some(&Schema::int64().optional()));
+        // Structs cannot be cast.
+        let nested = Schema::structure(vec![Field::new("a", Schema::structure(vec![]))]);
+        let c = chain(&[
+            ("transforms", "c"),
+            (
+                "transforms.c.type",
+                "org.apache.kafka.connect.transforms.Cast$Value",
+            ),
+            ("transforms.c.spec", "a:string"),
+        ]);
+        let r = Record::new("t", None, Some(json!({"a": {}})))
+            .with_value_schema(Some(Arc::new(nested)));
+        assert!(c.apply(r).unwrap_err().message.contains("STRUCT"));
     }
 
     #[test]

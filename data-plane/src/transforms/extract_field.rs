@@ -5,7 +5,7 @@
 
 use super::field_path::{FieldPath, SyntaxVersion};
 use super::props::Props;
-use super::util::{not_a_map, Side};
+use super::util::{not_a_map, require_struct, Side};
 use super::Transform;
 use crate::record::Record;
 use serde_json::Value;
@@ -14,6 +14,8 @@ use serde_json::Value;
 pub(crate) struct ExtractField {
     side: Side,
     path: FieldPath,
+    /// As configured, for error messages.
+    field: String,
 }
 
 pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>> {
@@ -29,7 +31,7 @@ pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>>
     props.boolean("replace.null.with.default", true);
     let (field, version) = (field?, version?);
     match FieldPath::new(&field, version) {
-        Ok(path) if !props.has_errors() => Some(Box::new(ExtractField { side, path })),
+        Ok(path) if !props.has_errors() => Some(Box::new(ExtractField { side, path, field })),
         Ok(_) => None,
         Err(e) => {
             props.error("field", e);
@@ -39,7 +41,28 @@ pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>>
 }
 
 impl Transform for ExtractField {
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
+        if let Some(schema) = self.side.schema(&record) {
+            // Upstream's schema path: the record takes the field's schema,
+            // even when the value is null.
+            let value = self.side.take(&mut record);
+            let map = require_struct(&schema, value, "field extraction")?;
+            let field_schema = self
+                .path
+                .schema_from(&schema)
+                .ok_or_else(|| format!("Unknown field: {}", self.field))?;
+            let extracted = match map {
+                Some(map) => self.path.value_from(&map)?.cloned(),
+                None => None,
+            };
+            self.side.set(&mut record, extracted);
+            self.side.set_schema(&mut record, Some(field_schema));
+            return Ok(Some(record));
+        }
         let extracted = match self.side.get(&record) {
             None => None,
             Some(Value::Object(map)) => self.path.value_from(map)?.cloned(),
@@ -84,6 +107,45 @@ mod tests {
             ("transforms.e.field.syntax.version", "v2"),
         ]);
         assert_eq!(apply_value(&v2, value), Some(json!("City_1")));
+    }
+
+    #[test]
+    fn schemas_become_the_fields_schema() {
+        use crate::schema::{Field, Schema};
+        use std::sync::Arc;
+        // Kafka's docs example: ExtractField$Key with field=id.
+        let c = chain(&[
+            ("transforms", "e"),
+            (
+                "transforms.e.type",
+                "org.apache.kafka.connect.transforms.ExtractField$Key",
+            ),
+            ("transforms.e.field", "id"),
+        ]);
+        let schema = Arc::new(Schema::structure(vec![
+            Field::new("id", Schema::int32()),
+            Field::new("region", Schema::string()),
+        ]));
+        let r = Record::new("t", Some(json!({"id": 3, "region": "EU"})), None)
+            .with_key_schema(Some(Arc::clone(&schema)));
+        let out = c.apply(r).unwrap().unwrap();
+        assert_eq!(out.key, Some(json!(3)));
+        assert_eq!(out.key_schema.as_deref(), Some(&Schema::int32()));
+        let missing = chain(&[
+            ("transforms", "e"),
+            (
+                "transforms.e.type",
+                "org.apache.kafka.connect.transforms.ExtractField$Key",
+            ),
+            ("transforms.e.field", "nope"),
+        ]);
+        let r = Record::new("t", Some(json!({"id": 3, "region": "EU"})), None)
+            .with_key_schema(Some(schema));
+        assert!(missing
+            .apply(r)
+            .unwrap_err()
+            .message
+            .contains("Unknown field: nope"));
     }
 
     #[test]

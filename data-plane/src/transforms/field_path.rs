@@ -3,9 +3,12 @@
 //! step that itself contains dots (`` `a.b`.c ``) and `` \` `` escaping a
 //! backtick before a dot. Mirrors upstream `SingleFieldPath`.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::util::type_name;
+use crate::schema::{Schema, Type};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SyntaxVersion {
@@ -38,6 +41,21 @@ impl FieldPath {
             SyntaxVersion::V2 => steps_v2(text)?,
         };
         Ok(FieldPath { steps })
+    }
+
+    /// The schema of the field at the path (upstream's `fieldFrom`);
+    /// `None` when a step is missing or not a struct.
+    pub(crate) fn schema_from(&self, schema: &Schema) -> Option<Arc<Schema>> {
+        let (last, parents) = self.steps.split_last()?;
+        let mut current = schema;
+        for step in parents {
+            let f = current.field(step)?;
+            if f.schema.ty() != Type::Struct {
+                return None;
+            }
+            current = &f.schema;
+        }
+        current.field(last).map(|f| Arc::clone(&f.schema))
     }
 
     /// The value at the path; `Ok(None)` when a step is missing or null,

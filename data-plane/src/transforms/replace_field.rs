@@ -5,13 +5,15 @@
 //! did (4.0 removed them; keeping them costs nothing and old configs work).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::props::Props;
-use super::util::{require_map, Side};
+use super::util::{field_value, require_map, require_struct, SchemaCache, Side};
 use super::Transform;
 use crate::record::Record;
+use crate::schema::{Field, Kind, Schema};
 
 #[derive(Debug)]
 pub(crate) struct ReplaceField {
@@ -19,6 +21,8 @@ pub(crate) struct ReplaceField {
     exclude: HashSet<String>,
     include: HashSet<String>,
     renames: HashMap<String, String>,
+    replace_null: bool,
+    schemas: SchemaCache,
 }
 
 pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>> {
@@ -44,7 +48,7 @@ pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>>
             ),
         }
     }
-    props.boolean("replace.null.with.default", true);
+    let replace_null = props.boolean("replace.null.with.default", true);
     if props.has_errors() {
         return None;
     }
@@ -53,6 +57,8 @@ pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>>
         exclude,
         include,
         renames,
+        replace_null,
+        schemas: SchemaCache::default(),
     }))
 }
 
@@ -62,8 +68,65 @@ impl ReplaceField {
     }
 }
 
+impl ReplaceField {
+    fn renamed(&self, name: &str) -> String {
+        self.renames
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// Upstream's schema path: the kept fields, renamed, in schema order.
+    fn apply_with_schema(
+        &self,
+        mut record: Record,
+        schema: Arc<Schema>,
+    ) -> Result<Option<Record>, String> {
+        let value = self.side.take(&mut record);
+        let map = require_struct(&schema, value, "field replacement")?;
+        let updated = self.schemas.get_or_build(&schema, |s| {
+            let fields = s
+                .fields()
+                .iter()
+                .filter(|f| self.keep(&f.name))
+                .map(|f| Field {
+                    name: self.renamed(&f.name),
+                    schema: Arc::clone(&f.schema),
+                })
+                .collect();
+            let mut out = s.basics(Kind::Struct(fields));
+            out.optional = s.optional;
+            Ok(out)
+        })?;
+        let value = map.map(|map| {
+            let out: Map<String, Value> = schema
+                .fields()
+                .iter()
+                .filter(|f| self.keep(&f.name))
+                .map(|f| {
+                    (
+                        self.renamed(&f.name),
+                        field_value(&map, f, self.replace_null),
+                    )
+                })
+                .collect();
+            Value::Object(out)
+        });
+        self.side.set(&mut record, value);
+        self.side.set_schema(&mut record, Some(updated));
+        Ok(Some(record))
+    }
+}
+
 impl Transform for ReplaceField {
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
+        if let Some(schema) = self.side.schema(&record) {
+            return self.apply_with_schema(record, schema);
+        }
         // Upstream passes null keys/values (tombstones) through untouched.
         let Some(value) = self.side.take(&mut record) else {
             return Ok(Some(record));
@@ -116,6 +179,43 @@ mod tests {
             Some(json!({"u": 1}))
         );
         assert_eq!(apply_value(&c, json!(null)), None);
+    }
+
+    #[test]
+    fn schemas_keep_renamed_fields_in_order() {
+        use crate::record::Record;
+        use crate::schema::{Field, Schema};
+        use std::sync::Arc;
+        // Kafka's docs example: exclude=password, renames=userid:user_id.
+        let c = chain(&[
+            ("transforms", "r"),
+            TYPE,
+            ("transforms.r.exclude", "password"),
+            ("transforms.r.renames", "userid:user_id"),
+        ]);
+        let schema = Schema::structure(vec![
+            Field::new("userid", Schema::int32()),
+            Field::new("password", Schema::string()),
+            Field::new("email", Schema::string().optional()),
+        ])
+        .named("User");
+        let r = Record::new(
+            "t",
+            None,
+            Some(json!({"userid": 1, "password": "x", "email": null})),
+        )
+        .with_value_schema(Some(Arc::new(schema)));
+        let out = c.apply(r).unwrap().unwrap();
+        assert_eq!(out.value, Some(json!({"user_id": 1, "email": null})));
+        let s = out.value_schema.unwrap();
+        assert_eq!(
+            *s,
+            Schema::structure(vec![
+                Field::new("user_id", Schema::int32()),
+                Field::new("email", Schema::string().optional()),
+            ])
+            .named("User")
+        );
     }
 
     #[test]

@@ -2,20 +2,26 @@
 //! sets the key/value schema's name (`schema.name`) and version
 //! (`schema.version`).
 //!
-//! Tributary records are schemaless (converters own schemas), so applying
-//! it leaves the record as is — upstream would reject a schemaless record.
-//! The settings are still validated so a config that works elsewhere is
-//! checked the same way here.
+//! A record with a schema gets the new name and/or version (the rest of
+//! the schema and the value stay). A schemaless record passes unchanged —
+//! upstream rejects it ("Schema required"), but converters that derive a
+//! schema from the value (`JSON_SR`, `AVRO`, `PROTOBUF` with schemaless
+//! records) have no name to set.
 
 use super::props::Props;
-use super::util::Side;
+use super::util::{SchemaCache, Side};
 use super::Transform;
 use crate::record::Record;
 
 #[derive(Debug)]
-pub(crate) struct SetSchemaMetadata;
+pub(crate) struct SetSchemaMetadata {
+    side: Side,
+    name: Option<String>,
+    version: Option<i32>,
+    schemas: SchemaCache,
+}
 
-pub(crate) fn build(props: &mut Props, _side: Side) -> Option<Box<dyn Transform>> {
+pub(crate) fn build(props: &mut Props, side: Side) -> Option<Box<dyn Transform>> {
     let name = props.string("schema.name").filter(|n| !n.is_empty());
     let version = props.int("schema.version");
     props.boolean("replace.null.with.default", true);
@@ -29,11 +35,34 @@ pub(crate) fn build(props: &mut Props, _side: Side) -> Option<Box<dyn Transform>
         );
         return None;
     }
-    Some(Box::new(SetSchemaMetadata))
+    Some(Box::new(SetSchemaMetadata {
+        side,
+        name,
+        version,
+        schemas: SchemaCache::default(),
+    }))
 }
 
 impl Transform for SetSchemaMetadata {
-    fn apply(&self, record: Record) -> Result<Option<Record>, String> {
+    fn keeps_schemas(&self) -> bool {
+        true
+    }
+
+    fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
+        let Some(schema) = self.side.schema(&record) else {
+            return Ok(Some(record));
+        };
+        let updated = self.schemas.get_or_build(&schema, |s| {
+            let mut out = s.clone();
+            if let Some(name) = &self.name {
+                out.name = Some(name.clone());
+            }
+            if let Some(version) = self.version {
+                out.version = Some(version);
+            }
+            Ok(out)
+        })?;
+        self.side.set_schema(&mut record, Some(updated));
         Ok(Some(record))
     }
 }
@@ -55,6 +84,32 @@ mod tests {
             ("transforms.s.schema.version", "3"),
         ]);
         assert_eq!(apply_value(&c, json!({"a": 1})), Some(json!({"a": 1})));
+    }
+
+    #[test]
+    fn sets_the_name_and_version_of_a_schema() {
+        use crate::record::Record;
+        use crate::schema::{Field, Schema};
+        use std::sync::Arc;
+        // Kafka's docs example (and Datagen's users_protobuf config): schema.name.
+        let c = chain(&[
+            ("transforms", "s"),
+            (
+                "transforms.s.type",
+                "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+            ),
+            ("transforms.s.schema.name", "ksql.users"),
+            ("transforms.s.schema.version", "3"),
+        ]);
+        let schema = Schema::structure(vec![Field::new("a", Schema::int32())]).named("old");
+        let r = Record::new("t", None, Some(json!({"a": 1})))
+            .with_value_schema(Some(Arc::new(schema.clone())));
+        let out = c.apply(r).unwrap().unwrap();
+        assert_eq!(out.value, Some(json!({"a": 1})));
+        assert_eq!(
+            out.value_schema.as_deref(),
+            Some(&schema.named("ksql.users").with_version(3))
+        );
     }
 
     #[test]

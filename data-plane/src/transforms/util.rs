@@ -1,10 +1,14 @@
 //! Helpers shared by the transforms: which part of the record a `$Key` /
-//! `$Value` variant works on, Kafka's "requireMap" checks, and Java's
-//! number-to-text rules (so string casts print what a JVM would).
+//! `$Value` variant works on, Kafka's "requireMap" / "requireStruct"
+//! checks, a cache for rewritten schemas, and Java's number-to-text rules
+//! (so string casts print what a JVM would).
+
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
 use crate::record::Record;
+use crate::schema::{Field, Schema, Type};
 
 /// The part of the record a `$Key` or `$Value` transform operates on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +43,85 @@ impl Side {
             Side::Value => record.value = value,
         }
     }
+
+    /// The operated part's schema; `None` when it is schemaless.
+    pub(crate) fn schema(self, record: &Record) -> Option<Arc<Schema>> {
+        match self {
+            Side::Key => record.key_schema.clone(),
+            Side::Value => record.value_schema.clone(),
+        }
+    }
+
+    pub(crate) fn set_schema(self, record: &mut Record, schema: Option<Arc<Schema>>) {
+        match self {
+            Side::Key => record.key_schema = schema,
+            Side::Value => record.value_schema = schema,
+        }
+    }
+}
+
+/// Remembers the last schema a transform rewrote, as upstream's
+/// `schemaUpdateCache` does: records of one topic share their schema, so
+/// the rewrite runs once, not per record.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaCache(Mutex<Option<(Arc<Schema>, Arc<Schema>)>>);
+
+impl SchemaCache {
+    pub(crate) fn get_or_build(
+        &self,
+        input: &Arc<Schema>,
+        build: impl FnOnce(&Schema) -> Result<Schema, String>,
+    ) -> Result<Arc<Schema>, String> {
+        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((from, to)) = cached.as_ref() {
+            if Arc::ptr_eq(from, input) || **from == **input {
+                return Ok(Arc::clone(to));
+            }
+        }
+        let built = Arc::new(build(input)?);
+        *cached = Some((Arc::clone(input), Arc::clone(&built)));
+        Ok(built)
+    }
+}
+
+/// Kafka's `Requirements.requireStruct(OrNull)`: schema-based field-level
+/// transforms need a struct. `Ok(None)` for a null value.
+pub(crate) fn require_struct(
+    schema: &Schema,
+    value: Option<Value>,
+    purpose: &str,
+) -> Result<Option<Map<String, Value>>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) if schema.ty() == Type::Struct => Ok(Some(map)),
+        Some(_) => Err(format!(
+            "Only Struct objects supported for [{purpose}], found: {}",
+            schema.ty().name().to_ascii_uppercase()
+        )),
+    }
+}
+
+/// `Struct.get(field)`: the field's value, or its schema's default when it
+/// is null and `replace_null` (`replace.null.with.default`) is on.
+pub(crate) fn field_value(map: &Map<String, Value>, field: &Field, replace_null: bool) -> Value {
+    match map.get(&field.name) {
+        None | Some(Value::Null) if replace_null => {
+            field.schema.default.clone().unwrap_or(Value::Null)
+        }
+        None => Value::Null,
+        Some(v) => v.clone(),
+    }
+}
+
+/// The error of Connect's `Struct.put`/`validate` for a null in a required field.
+pub(crate) fn check_required(schema: &Schema, value: &Value, what: &str) -> Result<(), String> {
+    if value.is_null() && !schema.optional && schema.default.is_none() {
+        return Err(format!(
+            "Invalid value: null used for required {what}, schema type: {}",
+            schema.ty().name().to_ascii_uppercase()
+        ));
+    }
+    Ok(())
 }
 
 /// A readable name for a JSON value's type in error messages.
