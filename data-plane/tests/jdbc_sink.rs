@@ -313,3 +313,104 @@ async fn missing_table_or_column_fails_with_a_hint() {
     support::stop(handle).await;
     db.cleanup().await;
 }
+
+/// Records with a Connect schema (as the Avro and JSON-with-schema
+/// converters read them) create columns of the schema's types, NOT NULL
+/// for required fields, and land with dates, timestamps, decimals and bytes
+/// converted.
+async fn schema_types_make_the_columns(kind: Kind) {
+    use std::sync::Arc;
+    use tributary_data_plane::schema::{Field, Schema};
+    let db = TestDb::create(kind).await;
+    let table = support::unique("payments");
+    let config = db.sink_config(
+        &table,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+        ],
+    );
+    let schema = Arc::new(Schema::structure(vec![
+        Field::new("id", Schema::int32()),
+        Field::new("amount", Schema::decimal(2)),
+        Field::new("day", Schema::date()),
+        Field::new("at", Schema::timestamp().optional()),
+        Field::new("ratio", Schema::float32().optional()),
+        Field::new("raw", Schema::bytes().optional()),
+        Field::new("note", Schema::string().optional()),
+    ]));
+    let plugin = connectors::find(kind.class()).expect("plugin");
+    let mut task = plugin.start_sink_task(&config, 0).expect("task");
+    task.open().await.expect("open");
+    let values = [
+        json!({"id": 1, "amount": "BOI=", "day": 19000, "at": 1_500_000_000_123i64, "ratio": 0.5, "raw": "3q0=", "note": "x"}),
+        json!({"id": 2, "amount": "+w==", "day": 0}),
+    ];
+    let batch: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(offset, v)| {
+            let mut r = Record::new(&table, None, Some(v.clone()))
+                .with_value_schema(Some(Arc::clone(&schema)));
+            r.kafka_partition = Some(0);
+            r.kafka_offset = Some(offset as i64);
+            r
+        })
+        .collect();
+    task.put(batch).await.expect("put");
+    task.flush().await.expect("flush");
+    task.close().await;
+
+    let types: BTreeMap<String, String> = db.column_types(&table).await.into_iter().collect();
+    let ty = |c: &str| types.get(c).cloned().unwrap_or_default();
+    assert!(matches!(ty("id").as_str(), "int" | "integer"), "{types:?}");
+    assert!(
+        matches!(ty("amount").as_str(), "decimal" | "numeric"),
+        "{types:?}"
+    );
+    assert_eq!(ty("day"), "date");
+    assert!(
+        matches!(
+            ty("at").as_str(),
+            "datetime" | "timestamp without time zone"
+        ),
+        "{types:?}"
+    );
+    assert!(
+        matches!(ty("ratio").as_str(), "float" | "real"),
+        "{types:?}"
+    );
+    assert!(matches!(ty("raw").as_str(), "blob" | "bytea"), "{types:?}");
+    let rows = db
+        .rows(&table, &["id", "amount", "day", "at", "note"], "id")
+        .await;
+    assert_eq!(rows[0][1].as_deref(), Some("12.50"));
+    assert_eq!(rows[0][2].as_deref(), Some("2022-01-08"));
+    assert!(
+        rows[0][3]
+            .as_deref()
+            .is_some_and(|t| t.starts_with("2017-07-14") && t.contains("02:40:00.123")),
+        "{rows:?}"
+    );
+    assert_eq!(rows[1][1].as_deref(), Some("-0.05"));
+    assert_eq!(rows[1][3], None);
+    // Required fields are NOT NULL columns.
+    let insert_null = format!("INSERT INTO {table} (id, amount, day) VALUES (3, NULL, NULL)");
+    let refused =
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(db.execute(&insert_null)))
+            .await;
+    assert!(refused.is_err(), "a NULL in a required column was accepted");
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_schema_types_make_the_columns() {
+    schema_types_make_the_columns(Kind::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_types_make_the_columns() {
+    schema_types_make_the_columns(Kind::Postgres).await;
+}

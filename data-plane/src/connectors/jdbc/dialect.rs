@@ -70,9 +70,19 @@ impl Dialect {
     /// The column type `auto.create`/`auto.evolve` give a JSON type.
     /// MySQL cannot index TEXT without a prefix length (nor JSON at all), so
     /// key columns of those types are VARCHAR(256).
-    pub fn column_type(&self, ty: SqlType, primary_key: bool) -> &'static str {
-        match (self, ty) {
+    ///
+    /// Types from Connect schemas follow Confluent's dialects (INT32 → INT,
+    /// FLOAT32 → REAL/FLOAT, Decimal → DECIMAL / DECIMAL(65,scale), Date →
+    /// DATE, Time → TIME / TIME(3), Timestamp → TIMESTAMP / DATETIME(3),
+    /// BYTES → BYTEA / BLOB, VARBINARY(1024) for a MySQL key).
+    pub fn column_type(&self, ty: SqlType, primary_key: bool) -> String {
+        let name = match (self, ty) {
+            (Dialect::MySql, SqlType::TinyInt) => "TINYINT",
+            (_, SqlType::TinyInt | SqlType::SmallInt) => "SMALLINT",
+            (_, SqlType::Int) => "INT",
             (_, SqlType::BigInt) => "BIGINT",
+            (Dialect::MySql, SqlType::Real) => "FLOAT",
+            (Dialect::Postgres, SqlType::Real) => "REAL",
             (Dialect::MySql, SqlType::Double) => "DOUBLE",
             (Dialect::Postgres, SqlType::Double) => "DOUBLE PRECISION",
             (_, SqlType::Boolean) => "BOOLEAN",
@@ -80,7 +90,19 @@ impl Dialect {
             (_, SqlType::Text) => "TEXT",
             (Dialect::MySql, SqlType::Json) => "JSON",
             (Dialect::Postgres, SqlType::Json) => "JSONB",
-        }
+            (Dialect::MySql, SqlType::Bytes) if primary_key => "VARBINARY(1024)",
+            (Dialect::MySql, SqlType::Bytes) => "BLOB",
+            (Dialect::Postgres, SqlType::Bytes) => "BYTEA",
+            // MySQL's maximum precision is 65.
+            (Dialect::MySql, SqlType::Decimal(scale)) => return format!("DECIMAL(65,{scale})"),
+            (Dialect::Postgres, SqlType::Decimal(_)) => "DECIMAL",
+            (_, SqlType::Date) => "DATE",
+            (Dialect::MySql, SqlType::Time) => "TIME(3)",
+            (Dialect::Postgres, SqlType::Time) => "TIME",
+            (Dialect::MySql, SqlType::Timestamp) => "DATETIME(3)",
+            (Dialect::Postgres, SqlType::Timestamp) => "TIMESTAMP",
+        };
+        name.to_string()
     }
 
     /// `CREATE TABLE IF NOT EXISTS`, so tasks racing to create the same
@@ -92,15 +114,35 @@ impl Dialect {
         columns: &[(String, SqlType)],
         key: &[String],
     ) -> String {
+        let columns: Vec<(String, SqlType, bool)> = columns
+            .iter()
+            .map(|(name, ty)| (name.clone(), *ty, !key.contains(name)))
+            .collect();
+        self.create_table_nullable(id, &columns, key)
+    }
+
+    /// [`create_table`](Self::create_table) with each column's nullability
+    /// (`true`: NULL): columns of required Connect fields are NOT NULL, as
+    /// Confluent's sink creates them. Key columns are always NOT NULL.
+    pub fn create_table_nullable(
+        &self,
+        id: &TableId,
+        columns: &[(String, SqlType, bool)],
+        key: &[String],
+    ) -> String {
         let mut lines: Vec<String> = columns
             .iter()
-            .map(|(name, ty)| {
+            .map(|(name, ty, nullable)| {
                 let is_key = key.contains(name);
                 format!(
                     "{} {} {}",
                     self.quote(name),
                     self.column_type(*ty, is_key),
-                    if is_key { "NOT NULL" } else { "NULL" }
+                    if is_key || !nullable {
+                        "NOT NULL"
+                    } else {
+                        "NULL"
+                    }
                 )
             })
             .collect();
@@ -337,6 +379,40 @@ mod tests {
         assert_eq!(Dialect::Postgres.column_type(Text, true), "TEXT");
         assert_eq!(Dialect::MySql.column_type(Json, false), "JSON");
         assert_eq!(Dialect::Postgres.column_type(Json, false), "JSONB");
+    }
+
+    #[test]
+    fn schema_column_types_follow_confluents_dialects() {
+        use SqlType::*;
+        let pg = |t| Dialect::Postgres.column_type(t, false);
+        let my = |t| Dialect::MySql.column_type(t, false);
+        assert_eq!((pg(Int), my(Int)), ("INT".into(), "INT".into()));
+        assert_eq!(
+            (pg(TinyInt), my(TinyInt)),
+            ("SMALLINT".into(), "TINYINT".into())
+        );
+        assert_eq!((pg(Real), my(Real)), ("REAL".into(), "FLOAT".into()));
+        assert_eq!(
+            (pg(Decimal(2)), my(Decimal(2))),
+            ("DECIMAL".into(), "DECIMAL(65,2)".into())
+        );
+        assert_eq!((pg(Date), my(Date)), ("DATE".into(), "DATE".into()));
+        assert_eq!((pg(Time), my(Time)), ("TIME".into(), "TIME(3)".into()));
+        assert_eq!(
+            (pg(Timestamp), my(Timestamp)),
+            ("TIMESTAMP".into(), "DATETIME(3)".into())
+        );
+        assert_eq!((pg(Bytes), my(Bytes)), ("BYTEA".into(), "BLOB".into()));
+        assert_eq!(Dialect::MySql.column_type(Bytes, true), "VARBINARY(1024)");
+        let cols = vec![
+            ("id".to_string(), Int, false),
+            ("note".to_string(), Text, true),
+            ("at".to_string(), Timestamp, false),
+        ];
+        assert_eq!(
+            Dialect::Postgres.create_table_nullable(&t("o"), &cols, &s(&["id"])),
+            "CREATE TABLE IF NOT EXISTS \"o\" (\n\"id\" INT NOT NULL,\n\"note\" TEXT NULL,\n\"at\" TIMESTAMP NOT NULL,\nPRIMARY KEY(\"id\"))"
+        );
     }
 
     #[test]

@@ -158,6 +158,7 @@ fn bind<'q>(
             SqlValue::Float(f) => query.bind(*f),
             SqlValue::Bool(b) => query.bind(*b),
             SqlValue::Text(s) | SqlValue::Json(s) => query.bind(s.as_str()),
+            SqlValue::Bytes(b) => query.bind(b.as_slice()),
         };
     }
     query

@@ -1,6 +1,8 @@
 //! From a record to a row: which table, which key columns (per `pk.mode`),
 //! which value columns (per `fields.whitelist`), and whether it writes or,
-//! for a tombstone with `delete.enabled`, deletes.
+//! for a tombstone with `delete.enabled`, deletes. A record with Connect
+//! schemas gives its columns in schema order, with the column types and
+//! nullability its schemas declare ([`to_row_declared`]).
 
 use std::fmt;
 
@@ -8,8 +10,9 @@ use serde_json::{Map, Value};
 
 use super::settings::{JdbcSettings, PkMode};
 use super::table::TableId;
-use super::value::SqlValue;
+use super::value::{SqlType, SqlValue};
 use crate::record::Record;
+use crate::schema::{Schema, Type};
 
 /// Column names of `pk.mode=kafka` (unless `pk.fields` renames them).
 pub const KAFKA_PK: [&str; 3] = ["__connect_topic", "__connect_partition", "__connect_offset"];
@@ -82,9 +85,28 @@ impl Row {
     }
 }
 
+/// A column's type and nullability as a record's schema declares them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+}
+
+type Columns = Vec<(String, SqlValue)>;
+
 /// The row a record becomes; `None` for a tombstone the sink ignores
 /// (`delete.enabled=false`).
 pub fn to_row(record: &Record, settings: &JdbcSettings) -> Result<Option<Row>, RowError> {
+    Ok(to_row_declared(record, settings)?.map(|(row, _)| row))
+}
+
+/// [`to_row`] with the columns the record's schemas declare (none for a
+/// schemaless record, whose column types come from its values).
+pub fn to_row_declared(
+    record: &Record,
+    settings: &JdbcSettings,
+) -> Result<Option<(Row, Vec<Declared>)>, RowError> {
     let origin = Origin::of(record);
     let fail = |message: String| RowError {
         origin: origin.clone(),
@@ -96,14 +118,16 @@ pub fn to_row(record: &Record, settings: &JdbcSettings) -> Result<Option<Row>, R
         if !settings.delete_enabled {
             return Ok(None);
         }
-        let key = key_columns(record, settings).map_err(fail)?;
-        return Ok(Some(Row {
+        let mut declared = Vec::new();
+        let key = key_columns(record, settings, &mut declared).map_err(fail)?;
+        let row = Row {
             table,
             op: Op::Delete,
             key,
             values: Vec::new(),
             origin,
-        }));
+        };
+        return Ok(Some((row, declared)));
     }
 
     let fields = match &record.value {
@@ -115,27 +139,74 @@ pub fn to_row(record: &Record, settings: &JdbcSettings) -> Result<Option<Row>, R
             )))
         }
     };
+    let value_schema = record
+        .value_schema
+        .as_deref()
+        .filter(|s| s.ty() == Type::Struct);
+    let mut declared = Vec::new();
     let key = match settings.pk_mode {
         PkMode::None => Vec::new(),
-        PkMode::Kafka => kafka_key(record, &settings.pk_fields).map_err(fail)?,
-        PkMode::RecordKey => key_columns(record, settings).map_err(fail)?,
-        PkMode::RecordValue => value_key(fields, &settings.pk_fields).map_err(fail)?,
+        PkMode::Kafka => {
+            let key = kafka_key(record, &settings.pk_fields).map_err(fail)?;
+            if value_schema.is_some() {
+                // Confluent's types for the coordinates: STRING, INT32, INT64.
+                for ((name, _), ty) in
+                    key.iter()
+                        .zip([SqlType::Text, SqlType::Int, SqlType::BigInt])
+                {
+                    declared.push(Declared {
+                        name: name.clone(),
+                        ty,
+                        nullable: false,
+                    });
+                }
+            }
+            key
+        }
+        PkMode::RecordKey => key_columns(record, settings, &mut declared).map_err(fail)?,
+        PkMode::RecordValue => struct_key(
+            fields,
+            value_schema,
+            &settings.pk_fields,
+            "value",
+            &mut declared,
+        )
+        .map_err(fail)?,
     };
-    let values = fields
-        .iter()
-        .filter(|(name, _)| !key.iter().any(|(k, _)| k == *name))
-        .filter(|(name, _)| {
-            settings.fields_whitelist.is_empty() || settings.fields_whitelist.contains(name)
-        })
-        .map(|(name, v)| (name.clone(), SqlValue::from_json(v)))
-        .collect();
-    Ok(Some(Row {
+    let keep = |name: &str| {
+        !key.iter().any(|(k, _)| k == name)
+            && (settings.fields_whitelist.is_empty()
+                || settings.fields_whitelist.iter().any(|w| w == name))
+    };
+    let values = match value_schema {
+        Some(schema) => schema
+            .fields()
+            .iter()
+            .filter(|f| keep(&f.name))
+            .map(|f| {
+                declared.push(Declared {
+                    name: f.name.clone(),
+                    ty: SqlType::of_schema(&f.schema),
+                    nullable: f.schema.optional,
+                });
+                let v = fields.get(&f.name).unwrap_or(&Value::Null);
+                (f.name.clone(), SqlValue::from_connect(v, &f.schema))
+            })
+            .collect(),
+        None => fields
+            .iter()
+            .filter(|(name, _)| keep(name))
+            .map(|(name, v)| (name.clone(), SqlValue::from_json(v)))
+            .collect(),
+    };
+    let row = Row {
         table,
         op: Op::Write,
         key,
         values,
         origin,
-    }))
+    };
+    Ok(Some((row, declared)))
 }
 
 /// `pk.mode=kafka`: the record's coordinates.
@@ -162,57 +233,88 @@ fn kafka_key(record: &Record, names: &[String]) -> Result<Vec<(String, SqlValue)
 fn key_columns(
     record: &Record,
     settings: &JdbcSettings,
-) -> Result<Vec<(String, SqlValue)>, String> {
+    declared: &mut Vec<Declared>,
+) -> Result<Columns, String> {
     let names = &settings.pk_fields;
+    let schema = record.key_schema.as_deref();
     match &record.key {
         None | Some(Value::Null) => {
             Err("the key is null, but pk.mode=record_key takes the primary key from it".into())
         }
-        Some(Value::Object(fields)) => struct_key(fields, names, "key"),
+        Some(Value::Object(fields)) => {
+            let schema = schema.filter(|s| s.ty() == Type::Struct);
+            struct_key(fields, schema, names, "key", declared)
+        }
         Some(Value::Array(_)) => {
             Err("the key is an array; pk.mode=record_key needs a primitive or struct key".into())
         }
-        Some(primitive) => match names.as_slice() {
-            [] => Ok(vec![(
-                DEFAULT_KEY_COLUMN.to_string(),
-                SqlValue::from_json(primitive),
-            )]),
-            [name] => Ok(vec![(name.clone(), SqlValue::from_json(primitive))]),
-            _ => Err(format!(
-                "the key is a primitive {}, so pk.fields must name one column, not {}",
-                kind(Some(primitive)),
-                names.len()
-            )),
-        },
+        Some(primitive) => {
+            let name = match names.as_slice() {
+                [] => DEFAULT_KEY_COLUMN.to_string(),
+                [name] => name.clone(),
+                _ => {
+                    return Err(format!(
+                        "the key is a primitive {}, so pk.fields must name one column, not {}",
+                        kind(Some(primitive)),
+                        names.len()
+                    ))
+                }
+            };
+            let value = match schema {
+                Some(s) => {
+                    declared.push(Declared {
+                        name: name.clone(),
+                        ty: SqlType::of_schema(s),
+                        nullable: false,
+                    });
+                    SqlValue::from_connect(primitive, s)
+                }
+                None => SqlValue::from_json(primitive),
+            };
+            Ok(vec![(name, value)])
+        }
     }
 }
 
-/// `pk.mode=record_value`: the fields `pk.fields` names, or all of them.
-fn value_key(
-    fields: &Map<String, Value>,
-    names: &[String],
-) -> Result<Vec<(String, SqlValue)>, String> {
-    struct_key(fields, names, "value")
-}
-
+/// The key columns of a struct: the fields `pk.fields` names, or all of
+/// them (in schema order when there is a schema).
 fn struct_key(
     fields: &Map<String, Value>,
+    schema: Option<&Schema>,
     names: &[String],
     what: &str,
-) -> Result<Vec<(String, SqlValue)>, String> {
-    if names.is_empty() {
-        return Ok(fields
-            .iter()
-            .map(|(n, v)| (n.clone(), SqlValue::from_json(v)))
-            .collect());
-    }
-    names
+    declared: &mut Vec<Declared>,
+) -> Result<Columns, String> {
+    let all: Vec<String> = match schema {
+        Some(s) => s.fields().iter().map(|f| f.name.clone()).collect(),
+        None => fields.keys().cloned().collect(),
+    };
+    let wanted: &[String] = if names.is_empty() { &all } else { names };
+    wanted
         .iter()
-        .map(|name| match fields.get(name) {
-            Some(Value::Null) | None => Err(format!(
-                "primary key field {name:?} (pk.fields) is missing or null in the record {what}"
-            )),
-            Some(v) => Ok((name.clone(), SqlValue::from_json(v))),
+        .map(|name| {
+            let v = fields.get(name).filter(|v| !v.is_null());
+            let field_schema = schema.and_then(|s| s.field(name)).map(|f| &*f.schema);
+            match (v, names.is_empty()) {
+                (None, false) => Err(format!(
+                    "primary key field {name:?} (pk.fields) is missing or null in the record {what}"
+                )),
+                (v, _) => {
+                    let v = v.unwrap_or(&Value::Null);
+                    let value = match field_schema {
+                        Some(fs) => {
+                            declared.push(Declared {
+                                name: name.clone(),
+                                ty: SqlType::of_schema(fs),
+                                nullable: false,
+                            });
+                            SqlValue::from_connect(v, fs)
+                        }
+                        None => SqlValue::from_json(v),
+                    };
+                    Ok((name.clone(), value))
+                }
+            }
         })
         .collect()
 }
@@ -382,6 +484,48 @@ mod tests {
         assert_eq!(r.op, Op::Delete);
         assert_eq!(r.key, vec![("orderid".to_string(), SqlValue::Int(7))]);
         assert!(r.values.is_empty());
+    }
+
+    #[test]
+    fn schemas_give_columns_types_and_values() {
+        use crate::schema::{Field, Schema};
+        use std::sync::Arc;
+        let schema = Schema::structure(vec![
+            Field::new("id", Schema::int32()),
+            Field::new("amount", Schema::decimal(2)),
+            Field::new("day", Schema::date().optional()),
+            Field::new("note", Schema::string().optional()),
+        ]);
+        let r = order(
+            Some(json!(7)),
+            Some(json!({"id": 7, "amount": "BOI=", "day": 19000})),
+        )
+        .with_value_schema(Some(Arc::new(schema)))
+        .with_key_schema(Some(Arc::new(Schema::int64())));
+        let s = settings(&[("pk.mode", "record_key"), ("pk.fields", "orderid")]);
+        let (row, declared) = to_row_declared(&r, &s).unwrap().unwrap();
+        assert_eq!(row.key, vec![("orderid".to_string(), SqlValue::Int(7))]);
+        // Every schema field, in schema order, absent ones as null.
+        assert_eq!(
+            row.values,
+            vec![
+                ("id".to_string(), SqlValue::Int(7)),
+                ("amount".to_string(), SqlValue::Text("12.50".into())),
+                ("day".to_string(), SqlValue::Text("2022-01-08".into())),
+                ("note".to_string(), SqlValue::Null),
+            ]
+        );
+        let d = |n: &str| declared.iter().find(|d| d.name == n).cloned().unwrap();
+        assert_eq!(
+            (d("orderid").ty, d("orderid").nullable),
+            (SqlType::BigInt, false)
+        );
+        assert_eq!((d("id").ty, d("id").nullable), (SqlType::Int, false));
+        assert_eq!(d("amount").ty, SqlType::Decimal(2));
+        assert_eq!((d("day").ty, d("day").nullable), (SqlType::Date, true));
+        // Schemaless records declare nothing.
+        let plain = order(Some(json!(7)), Some(value()));
+        assert!(to_row_declared(&plain, &s).unwrap().unwrap().1.is_empty());
     }
 
     #[test]

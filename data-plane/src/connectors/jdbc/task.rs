@@ -54,8 +54,17 @@ impl JdbcSinkTask {
 
     async fn write(&mut self, records: &[Record]) -> Result<(), JdbcError> {
         let mut rows = Vec::with_capacity(records.len());
+        let mut declared: Vec<(TableId, rows::Declared)> = Vec::new();
         for record in records {
-            if let Some(row) = rows::to_row(record, &self.settings)? {
+            if let Some((row, columns)) = rows::to_row_declared(record, &self.settings)? {
+                for c in columns {
+                    if !declared
+                        .iter()
+                        .any(|(t, d)| *t == row.table && d.name == c.name)
+                    {
+                        declared.push((row.table.clone(), c));
+                    }
+                }
                 rows.push(row);
             }
         }
@@ -63,7 +72,7 @@ impl JdbcSinkTask {
             return Ok(());
         }
         let mut runs = writer::group(rows);
-        self.prepare_tables(&mut runs).await?;
+        self.prepare_tables(&mut runs, &declared).await?;
 
         let mut statements: Vec<Statement> = Vec::new();
         for run in &runs {
@@ -85,7 +94,11 @@ impl JdbcSinkTask {
     /// Describes every table the runs touch, creating missing tables and
     /// columns when allowed. Deletes aimed at a table that does not exist
     /// are dropped: there is nothing to delete.
-    async fn prepare_tables(&mut self, runs: &mut Vec<Run>) -> Result<(), JdbcError> {
+    async fn prepare_tables(
+        &mut self,
+        runs: &mut Vec<Run>,
+        declared: &[(TableId, rows::Declared)],
+    ) -> Result<(), JdbcError> {
         let mut tables: Vec<TableId> = Vec::new();
         for run in runs.iter() {
             if !tables.contains(&run.table) {
@@ -93,7 +106,7 @@ impl JdbcSinkTask {
             }
         }
         for table in tables {
-            let needed = needed_columns(runs, &table);
+            let needed = needed_columns(runs, &table, declared);
             let writes = runs.iter().any(|r| r.table == table && r.op == Op::Write);
             let info = match self.describe(&table).await? {
                 Some(info) => info,
@@ -157,14 +170,16 @@ impl JdbcSinkTask {
     }
 
     async fn create(&mut self, table: &TableId, needed: &[Needed]) -> Result<(), JdbcError> {
-        let columns: Vec<(String, SqlType)> =
-            needed.iter().map(|n| (n.name.clone(), n.ty)).collect();
+        let columns: Vec<(String, SqlType, bool)> = needed
+            .iter()
+            .map(|n| (n.name.clone(), n.ty, n.nullable))
+            .collect();
         let key: Vec<String> = needed
             .iter()
             .filter(|n| n.key)
             .map(|n| n.name.clone())
             .collect();
-        let sql = self.dialect.create_table(table, &columns, &key);
+        let sql = self.dialect.create_table_nullable(table, &columns, &key);
         tracing::info!(%table, "creating table (auto.create)");
         self.backend
             .ddl(&sql, &format!("creating table {table}"))
@@ -184,15 +199,22 @@ impl JdbcSinkTask {
     }
 }
 
-/// A column the rows need, with the type its first non-null value asks for.
+/// A column the rows need, with the type its record's schema declares or,
+/// schemaless, the type its first non-null value asks for.
 #[derive(Debug, Clone, PartialEq)]
 struct Needed {
     name: String,
     ty: SqlType,
     key: bool,
+    /// Schemaless columns are nullable: records may leave any field out.
+    nullable: bool,
 }
 
-fn needed_columns(runs: &[Run], table: &TableId) -> Vec<Needed> {
+fn needed_columns(
+    runs: &[Run],
+    table: &TableId,
+    declared: &[(TableId, rows::Declared)],
+) -> Vec<Needed> {
     // (name, type of the first non-null value, is a key column)
     let mut seen: Vec<(&str, Option<SqlType>, bool)> = Vec::new();
     for run in runs.iter().filter(|r| &r.table == table) {
@@ -209,11 +231,18 @@ fn needed_columns(runs: &[Run], table: &TableId) -> Vec<Needed> {
         }
     }
     seen.into_iter()
-        .map(|(name, ty, key)| Needed {
-            name: name.to_string(),
-            // Null in every record: TEXT takes whatever comes later.
-            ty: ty.unwrap_or(SqlType::Text),
-            key,
+        .map(|(name, ty, key)| {
+            let schema = declared
+                .iter()
+                .find(|(t, d)| t == table && d.name == name)
+                .map(|(_, d)| d);
+            Needed {
+                name: name.to_string(),
+                // Null in every record: TEXT takes whatever comes later.
+                ty: schema.map(|d| d.ty).or(ty).unwrap_or(SqlType::Text),
+                key,
+                nullable: schema.is_none_or(|d| d.nullable),
+            }
         })
         .collect()
 }
@@ -298,19 +327,21 @@ mod tests {
                 true,
             ),
         ]);
-        let needed = needed_columns(&runs, &runs[0].table);
+        let needed = needed_columns(&runs, &runs[0].table, &[]);
         assert_eq!(
             needed,
             vec![
                 Needed {
                     name: "id".into(),
                     ty: SqlType::BigInt,
-                    key: true
+                    key: true,
+                    nullable: true,
                 },
                 Needed {
                     name: "note".into(),
                     ty: SqlType::Double,
-                    key: false
+                    key: false,
+                    nullable: true,
                 },
             ]
         );
