@@ -606,6 +606,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn confluents_json_format_reads_an_envelopes_schema_when_it_can() {
+        let c = RecordConverter::new(Format::Json { schemas: false }, Side::Value, None).unwrap();
+        let env = br#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}]},"payload":{"id":7}}"#;
+        let read = c.to_connect_data("t", Some(env)).await.unwrap();
+        assert_eq!(read.value, Some(serde_json::json!({"id": 7})));
+        assert_eq!(
+            read.schema.map(|s| s.field("id").map(|f| f.schema.ty())),
+            Some(Some(crate::schema::Type::Int32))
+        );
+        // An envelope whose schema is not a Connect schema is read schemaless.
+        let odd = br#"{"schema":{"type":"uuid"},"payload":{"id":7}}"#;
+        let read = c.to_connect_data("t", Some(odd)).await.unwrap();
+        assert_eq!(
+            (read.schema, read.value),
+            (None, Some(serde_json::json!({"id": 7})))
+        );
+        let plain = c.to_connect_data("t", Some(br#"{"id":7}"#)).await.unwrap();
+        assert_eq!(plain.schema, None);
+    }
+
+    #[tokio::test]
     async fn registry_formats_need_a_registry() {
         let err = RecordConverter::new(Format::Avro, Side::Value, None)
             .err()

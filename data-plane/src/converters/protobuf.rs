@@ -1,11 +1,20 @@
 //! `io.confluent.connect.protobuf.ProtobufConverter` (`PROTOBUF`): Protobuf
 //! in the Schema Registry wire format (magic byte, schema id, message
-//! indexes, message). Writing derives a proto3 schema from the value
-//! ([`Shape`]: objects → messages whose scalar fields are `optional`,
-//! arrays → `repeated`) and registers it under `<topic>-value` /
-//! `<topic>-key` once; reading compiles the writer's `.proto` from the
-//! registry (cached per id, with Google's well-known imports) and decodes
-//! the message the indexes name.
+//! indexes, message). Writing a record with a Connect struct schema gives a
+//! proto3 message of the schema's field types (`INT8`…`INT32`, `Date` and
+//! `Time` → `int32`, `INT64` → `int64`, `FLOAT32` → `float`, `FLOAT64` →
+//! `double`, `BYTES` → `bytes`, `Timestamp` → `google.protobuf.Timestamp`,
+//! `Decimal` → its decimal text as a `string`, arrays → `repeated`, maps →
+//! `map`, structs → nested messages, optional fields → proto3 `optional`);
+//! a schemaless record gets one derived from the value ([`Shape`]: objects →
+//! messages whose scalar fields are `optional`, arrays → `repeated`). The
+//! schema is registered under `<topic>-value` / `<topic>-key` once. Reading
+//! compiles the writer's `.proto` from the registry (cached per id, with
+//! Google's well-known imports), decodes the message the indexes name and
+//! gives the record the message's Connect schema (every field optional, as
+//! proto3 fields may be absent; map keys as strings; wrapper types as their
+//! optional primitive; `google.protobuf.Timestamp` as `Timestamp`). A
+//! message using other well-known types is read schemaless.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,7 +31,7 @@ use super::registry::SchemaRegistry;
 use super::shape::{avro_name, Shape};
 use super::wire;
 use super::{ConvertError, Side};
-use crate::schema::{Schema, SchemaAndValue};
+use crate::schema::{self as cs, Logical, Schema, SchemaAndValue};
 
 pub const CLASS: &str = "io.confluent.connect.protobuf.ProtobufConverter";
 /// The name the registry's schema is compiled under.
@@ -32,6 +41,7 @@ pub struct ProtobufConverter {
     side: Side,
     registry: Arc<dyn SchemaRegistry>,
     ids: Mutex<HashMap<(String, Shape), i32>>,
+    schema_ids: Mutex<HashMap<(String, Schema), i32>>,
     pools: Mutex<HashMap<i32, Arc<DescriptorPool>>>,
 }
 
@@ -41,30 +51,97 @@ impl ProtobufConverter {
             side,
             registry,
             ids: Mutex::new(HashMap::new()),
+            schema_ids: Mutex::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Writes with a schema derived from the value: a record's Connect
-    /// schema is not used yet (see the module docs).
     pub async fn from_connect_data(
         &self,
         topic: &str,
-        _schema: Option<&Schema>,
+        schema: Option<&Schema>,
         value: Option<&Value>,
     ) -> Result<Option<Vec<u8>>, ConvertError> {
-        self.serialize(topic, value).await
+        let Some(schema) = schema else {
+            return self.serialize(topic, value).await;
+        };
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let err = |reason: String| ConvertError::Serialize {
+            topic: topic.to_string(),
+            reason,
+        };
+        if schema.ty() != cs::Type::Struct {
+            return Err(err(format!(
+                "ProtobufConverter writes structs only, not {}",
+                schema.ty().name().to_ascii_uppercase()
+            )));
+        }
+        let value =
+            cs::conform(schema, value.clone(), "the value").map_err(|e| err(e.to_string()))?;
+        let key = (self.side.subject(topic), schema.clone());
+        let cached = lock(&self.schema_ids).get(&key).copied();
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let text = connect_proto(schema).map_err(err)?;
+                let id = self
+                    .registry
+                    .register(&key.0, "PROTOBUF", &text)
+                    .await
+                    .map_err(|e| {
+                        err(format!(
+                            "Error registering Protobuf schema under subject {}: {e}",
+                            key.0
+                        ))
+                    })?;
+                lock(&self.schema_ids).insert(key, id);
+                id
+            }
+        };
+        let mut out = wire::frame(id, &[]);
+        wire::write_message_indexes(&mut out, &[0]);
+        encode_struct(schema, &value, &mut out).map_err(err)?;
+        Ok(Some(out))
     }
 
-    /// Reads the message schemaless.
     pub async fn to_connect_data(
         &self,
         topic: &str,
         bytes: Option<&[u8]>,
     ) -> Result<SchemaAndValue, ConvertError> {
-        self.deserialize(topic, bytes)
-            .await
-            .map(SchemaAndValue::schemaless)
+        let Some(bytes) = bytes else {
+            return Ok(SchemaAndValue::default());
+        };
+        let err = |reason: String| ConvertError::Deserialize {
+            topic: topic.to_string(),
+            reason,
+        };
+        let (id, rest) = wire::unframe(bytes).map_err(|e| err(e.to_string()))?;
+        let (indexes, payload) =
+            wire::read_message_indexes(rest).map_err(|e| err(e.to_string()))?;
+        let pool = self.pool(id).await.map_err(err)?;
+        let desc = message_at(&pool, &indexes)
+            .ok_or_else(|| err(format!("Schema {id} has no message at indexes {indexes:?}")))?;
+        let msg = DynamicMessage::decode(desc.clone(), payload).map_err(|e| {
+            err(format!(
+                "Error deserializing Protobuf message for id {id}: {e}"
+            ))
+        })?;
+        let schema = message_schema(&desc, 0).ok().map(std::sync::Arc::new);
+        Ok(SchemaAndValue {
+            schema,
+            value: Some(message_json(&msg)),
+        })
+    }
+
+    pub async fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Value>, ConvertError> {
+        Ok(self.to_connect_data(topic, bytes).await?.value)
     }
 
     pub async fn serialize(
@@ -110,32 +187,6 @@ impl ProtobufConverter {
         wire::write_message_indexes(&mut out, &[0]);
         encode_message(&fields, value, &mut out);
         Ok(Some(out))
-    }
-
-    pub async fn deserialize(
-        &self,
-        topic: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<Option<Value>, ConvertError> {
-        let Some(bytes) = bytes else {
-            return Ok(None);
-        };
-        let err = |reason: String| ConvertError::Deserialize {
-            topic: topic.to_string(),
-            reason,
-        };
-        let (id, rest) = wire::unframe(bytes).map_err(|e| err(e.to_string()))?;
-        let (indexes, payload) =
-            wire::read_message_indexes(rest).map_err(|e| err(e.to_string()))?;
-        let pool = self.pool(id).await.map_err(err)?;
-        let desc = message_at(&pool, &indexes)
-            .ok_or_else(|| err(format!("Schema {id} has no message at indexes {indexes:?}")))?;
-        let msg = DynamicMessage::decode(desc, payload).map_err(|e| {
-            err(format!(
-                "Error deserializing Protobuf message for id {id}: {e}"
-            ))
-        })?;
-        Ok(Some(message_json(&msg)))
     }
 
     async fn pool(&self, id: i32) -> Result<Arc<DescriptorPool>, String> {
@@ -374,6 +425,343 @@ pub fn encode_message(fields: &[(String, Shape)], value: &Value, out: &mut Vec<u
     }
 }
 
+// ------------------------------------------------------------ Connect schemas
+
+const TIMESTAMP: &str = "google.protobuf.Timestamp";
+
+/// A proto3 schema for a Connect struct schema.
+fn connect_proto(schema: &Schema) -> Result<String, String> {
+    let full = schema
+        .name
+        .clone()
+        .unwrap_or_else(|| "ConnectDefault1".into());
+    let (package, name) = match full.rsplit_once('.') {
+        Some((p, n)) => (Some(p.to_string()), n.to_string()),
+        None => (None, full),
+    };
+    let mut body = String::new();
+    let mut counter = 1;
+    let mut uses_timestamp = false;
+    proto_message(
+        schema,
+        &avro_name(&name),
+        0,
+        &mut counter,
+        &mut uses_timestamp,
+        &mut body,
+    )?;
+    let mut out = String::from("syntax = \"proto3\";\n");
+    if let Some(p) = package {
+        let p: Vec<String> = p.split('.').map(avro_name).collect();
+        out.push_str(&format!("package {};\n", p.join(".")));
+    }
+    if uses_timestamp {
+        out.push_str("import \"google/protobuf/timestamp.proto\";\n");
+    }
+    out.push('\n');
+    out.push_str(&body);
+    Ok(out)
+}
+
+fn proto_message(
+    schema: &Schema,
+    name: &str,
+    depth: usize,
+    counter: &mut u32,
+    uses_timestamp: &mut bool,
+    out: &mut String,
+) -> Result<(), String> {
+    let pad = "  ".repeat(depth);
+    out.push_str(&format!("{pad}message {name} {{\n"));
+    let mut nested = String::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        let mut message = |s: &Schema, nested: &mut String| -> Result<String, String> {
+            *counter += 1;
+            let n = match &s.name {
+                Some(full) => avro_name(full.rsplit('.').next().unwrap_or(full)),
+                None => format!("ConnectDefault{counter}"),
+            };
+            proto_message(s, &n, depth + 1, counter, uses_timestamp, nested)?;
+            Ok(n)
+        };
+        let decl = match &f.schema.kind {
+            cs::Kind::Array(items) => match &items.kind {
+                cs::Kind::Struct(_) => format!("repeated {}", message(items, &mut nested)?),
+                cs::Kind::Array(_) | cs::Kind::Map(..) => {
+                    return Err(format!(
+                        "field {}: Protobuf has no repeated {}",
+                        f.name,
+                        items.ty().name()
+                    ))
+                }
+                _ => format!("repeated {}", proto_scalar(items, uses_timestamp)),
+            },
+            cs::Kind::Map(k, v) => {
+                let key = match k.kind {
+                    cs::Kind::String => "string",
+                    cs::Kind::Int8 | cs::Kind::Int16 | cs::Kind::Int32 => "int32",
+                    cs::Kind::Int64 => "int64",
+                    cs::Kind::Boolean => "bool",
+                    _ => {
+                        return Err(format!(
+                            "field {}: a Protobuf map key cannot be {}",
+                            f.name,
+                            k.ty().name()
+                        ))
+                    }
+                };
+                let value = match &v.kind {
+                    cs::Kind::Struct(_) => message(v, &mut nested)?,
+                    cs::Kind::Array(_) | cs::Kind::Map(..) => {
+                        return Err(format!(
+                            "field {}: a Protobuf map value cannot be {}",
+                            f.name,
+                            v.ty().name()
+                        ))
+                    }
+                    _ => proto_scalar(v, uses_timestamp),
+                };
+                format!("map<{key}, {value}>")
+            }
+            cs::Kind::Struct(_) => message(&f.schema, &mut nested)?,
+            _ if f.schema.optional && f.schema.logical() != Some(Logical::Timestamp) => {
+                format!("optional {}", proto_scalar(&f.schema, uses_timestamp))
+            }
+            _ => proto_scalar(&f.schema, uses_timestamp),
+        };
+        out.push_str(&format!(
+            "{pad}  {decl} {} = {};\n",
+            avro_name(&f.name),
+            i + 1
+        ));
+    }
+    out.push_str(&nested);
+    out.push_str(&format!("{pad}}}\n"));
+    Ok(())
+}
+
+fn proto_scalar(schema: &Schema, uses_timestamp: &mut bool) -> String {
+    match (schema.logical(), &schema.kind) {
+        (Some(Logical::Timestamp), _) => {
+            *uses_timestamp = true;
+            TIMESTAMP.to_string()
+        }
+        (Some(Logical::Decimal { .. }), _) => "string".into(),
+        (_, cs::Kind::Int8 | cs::Kind::Int16 | cs::Kind::Int32) => "int32".into(),
+        (_, cs::Kind::Int64) => "int64".into(),
+        (_, cs::Kind::Float32) => "float".into(),
+        (_, cs::Kind::Float64) => "double".into(),
+        (_, cs::Kind::Boolean) => "bool".into(),
+        (_, cs::Kind::Bytes) => "bytes".into(),
+        _ => "string".into(),
+    }
+}
+
+/// Encodes a struct value (conformed to `schema`) as the message of
+/// [`connect_proto`]; proto3 leaves out non-optional scalars at their
+/// default, as Java's serializer does.
+fn encode_struct(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    for (i, f) in schema.fields().iter().enumerate() {
+        let number = i + 1;
+        let v = value.get(&f.name).unwrap_or(&Value::Null);
+        if v.is_null() {
+            continue;
+        }
+        match &f.schema.kind {
+            cs::Kind::Array(items) => {
+                let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
+                let packed = matches!(
+                    items.kind,
+                    cs::Kind::Int8
+                        | cs::Kind::Int16
+                        | cs::Kind::Int32
+                        | cs::Kind::Int64
+                        | cs::Kind::Float32
+                        | cs::Kind::Float64
+                        | cs::Kind::Boolean
+                ) && items
+                    .logical()
+                    .is_none_or(|l| matches!(l, Logical::Date | Logical::Time));
+                if packed {
+                    let mut buf = Vec::new();
+                    for x in list.iter().filter(|x| !x.is_null()) {
+                        write_scalar(items, x, &mut buf)?;
+                    }
+                    if !buf.is_empty() {
+                        write_len(out, number, &buf);
+                    }
+                } else {
+                    for x in list.iter().filter(|x| !x.is_null()) {
+                        write_field(number, items, x, out)?;
+                    }
+                }
+            }
+            cs::Kind::Map(k, mv) => {
+                let entries: Vec<(Value, &Value)> = match v {
+                    Value::Object(m) => m
+                        .iter()
+                        .map(|(key, x)| (Value::String(key.clone()), x))
+                        .collect(),
+                    Value::Array(pairs) => pairs
+                        .iter()
+                        .filter_map(|p| match p.as_array().map(Vec::as_slice) {
+                            Some([key, x]) => Some((key.clone(), x)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for (key, x) in entries {
+                    let mut entry = Vec::new();
+                    write_field(1, k, &key, &mut entry)?;
+                    if !x.is_null() {
+                        write_field(2, mv, x, &mut entry)?;
+                    }
+                    write_len(out, number, &entry);
+                }
+            }
+            _ => {
+                let is_default = match v {
+                    Value::Bool(b) => !b,
+                    Value::Number(n) => n.as_f64() == Some(0.0),
+                    Value::String(s) => s.is_empty(),
+                    _ => false,
+                };
+                let scalar = !matches!(f.schema.kind, cs::Kind::Struct(_))
+                    && f.schema.logical() != Some(Logical::Timestamp);
+                if scalar && is_default && !f.schema.optional {
+                    continue;
+                }
+                write_field(number, &f.schema, v, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One field: tag and value.
+fn write_field(number: usize, schema: &Schema, v: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    match (&schema.kind, schema.logical()) {
+        (cs::Kind::Struct(_), _) => {
+            let mut inner = Vec::new();
+            encode_struct(schema, v, &mut inner)?;
+            write_len(out, number, &inner);
+        }
+        (_, Some(Logical::Timestamp)) => {
+            let millis = v
+                .as_i64()
+                .ok_or_else(|| format!("{v} is not a Timestamp"))?;
+            let mut inner = Vec::new();
+            let (secs, nanos) = (millis.div_euclid(1000), millis.rem_euclid(1000) * 1_000_000);
+            if secs != 0 {
+                write_tag(&mut inner, 1, 0);
+                write_varint(&mut inner, secs as u64);
+            }
+            if nanos != 0 {
+                write_tag(&mut inner, 2, 0);
+                write_varint(&mut inner, nanos as u64);
+            }
+            write_len(out, number, &inner);
+        }
+        (cs::Kind::Float32, _) => {
+            write_tag(out, number, 5);
+            write_scalar(schema, v, out)?;
+        }
+        (cs::Kind::Float64, _) => {
+            write_tag(out, number, 1);
+            write_scalar(schema, v, out)?;
+        }
+        (cs::Kind::String | cs::Kind::Bytes, _) => {
+            let mut buf = Vec::new();
+            write_scalar(schema, v, &mut buf)?;
+            write_len(out, number, &buf);
+        }
+        _ => {
+            write_tag(out, number, 0);
+            write_scalar(schema, v, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// A scalar's bytes without tag (strings and bytes without length).
+fn write_scalar(schema: &Schema, v: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    let bad = || format!("{v} is not a valid {} value", schema.ty().name());
+    match (&schema.kind, schema.logical()) {
+        (_, Some(Logical::Decimal { scale })) => {
+            out.extend_from_slice(cs::decimal::to_string(v, scale)?.as_bytes())
+        }
+        (cs::Kind::Int8 | cs::Kind::Int16 | cs::Kind::Int32 | cs::Kind::Int64, _) => {
+            write_varint(out, v.as_i64().ok_or_else(bad)? as u64)
+        }
+        (cs::Kind::Float32, _) => {
+            out.extend_from_slice(&(v.as_f64().ok_or_else(bad)? as f32).to_le_bytes())
+        }
+        (cs::Kind::Float64, _) => out.extend_from_slice(&v.as_f64().ok_or_else(bad)?.to_le_bytes()),
+        (cs::Kind::Boolean, _) => out.push(u8::from(v.as_bool().ok_or_else(bad)?)),
+        (cs::Kind::Bytes, _) => out.extend_from_slice(&cs::decode_bytes(v).ok_or_else(bad)?),
+        _ => out.extend_from_slice(text(v).as_bytes()),
+    }
+    Ok(())
+}
+
+/// The Connect schema of a message (after Confluent's `ProtobufData`).
+fn message_schema(desc: &MessageDescriptor, depth: usize) -> Result<Schema, String> {
+    if depth > 32 {
+        return Err(format!(
+            "message {} nests too deep (recursive?)",
+            desc.full_name()
+        ));
+    }
+    let mut fields = Vec::new();
+    for f in desc.fields() {
+        let s = if f.is_map() {
+            let Kind::Message(entry) = f.kind() else {
+                return Err("map without entry".into());
+            };
+            let value = kind_schema(&entry.map_entry_value_field().kind(), depth)?;
+            Schema::map(Schema::string(), value.optional())
+        } else if f.is_list() {
+            Schema::array(kind_schema(&f.kind(), depth)?)
+        } else {
+            kind_schema(&f.kind(), depth)?
+        };
+        fields.push(cs::Field::new(f.name(), s.optional()));
+    }
+    Ok(Schema::structure(fields).named(desc.full_name()))
+}
+
+fn kind_schema(kind: &Kind, depth: usize) -> Result<Schema, String> {
+    Ok(match kind {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Schema::int32(),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint32 | Kind::Fixed32 => {
+            Schema::int64()
+        }
+        Kind::Uint64 | Kind::Fixed64 => Schema::int64(),
+        Kind::Float => Schema::float32(),
+        Kind::Double => Schema::float64(),
+        Kind::Bool => Schema::boolean(),
+        Kind::String => Schema::string(),
+        Kind::Bytes => Schema::bytes(),
+        Kind::Enum(e) => {
+            Schema::string().with_parameter("io.confluent.connect.protobuf.Enum", e.full_name())
+        }
+        Kind::Message(m) => match m.full_name() {
+            TIMESTAMP => Schema::timestamp().optional(),
+            n if n.starts_with("google.protobuf.") && n.ends_with("Value") => {
+                let inner = m
+                    .get_field_by_name("value")
+                    .ok_or_else(|| format!("{n} has no value"))?;
+                kind_schema(&inner.kind(), depth)?.optional()
+            }
+            n if n.starts_with("google.") => {
+                return Err(format!("{n} has no Connect form"));
+            }
+            _ => message_schema(m, depth + 1)?.optional(),
+        },
+    })
+}
+
 // ------------------------------------------------------------ reading
 
 /// A decoded message as the record model's JSON: fields by name; unset
@@ -382,6 +770,18 @@ pub fn encode_message(fields: &[(String, Shape)], value: &Value, out: &mut Vec<u
 /// wrapper types as their value.
 pub fn message_json(msg: &DynamicMessage) -> Value {
     let desc = msg.descriptor();
+    if desc.full_name() == TIMESTAMP {
+        // Connect's Timestamp: epoch milliseconds.
+        let get = |n: &str| match desc
+            .get_field_by_name(n)
+            .map(|f| msg.get_field(&f).into_owned())
+        {
+            Some(prost_reflect::Value::I64(v)) => v,
+            Some(prost_reflect::Value::I32(v)) => i64::from(v),
+            _ => 0,
+        };
+        return Value::from(get("seconds") * 1000 + get("nanos") / 1_000_000);
+    }
     if desc.full_name().starts_with("google.protobuf.") && desc.full_name().ends_with("Value") {
         if let Some(f) = desc.get_field_by_name("value") {
             return value_json(&msg.get_field(&f), &f.kind());
@@ -522,6 +922,63 @@ mod tests {
             .to_string();
         assert!(err.contains("Unknown magic byte!"), "{err}");
         assert!(c.serialize("orders", Some(&json!("x"))).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn record_schemas_give_field_types_and_read_back() {
+        use crate::schema::{Field, Schema, Type};
+        let registry = MemoryRegistry::new();
+        let c = ProtobufConverter::new(Side::Value, registry.clone());
+        let s = Schema::structure(vec![
+            Field::new("id", Schema::int32()),
+            Field::new("total", Schema::int64()),
+            Field::new("ratio", Schema::float32().optional()),
+            Field::new("at", Schema::timestamp().optional()),
+            Field::new("tags", Schema::array(Schema::string())),
+            Field::new(
+                "address",
+                Schema::structure(vec![Field::new("city", Schema::string())]).optional(),
+            ),
+        ])
+        .named("shop.Order");
+        let v = json!({"id": -1, "total": 0, "ratio": 0.5, "at": 1_500_000_000_123i64,
+            "tags": ["a"], "address": {"city": "C"}});
+        let bytes = c
+            .from_connect_data("orders", Some(&s), Some(&v))
+            .await
+            .unwrap()
+            .unwrap();
+        let proto = registry.schema_by_id(1).await.unwrap().schema;
+        assert!(proto.contains("package shop;"), "{proto}");
+        assert!(proto.contains("int32 id = 1;"), "{proto}");
+        assert!(proto.contains("optional float ratio = 3;"), "{proto}");
+        assert!(
+            proto.contains("google.protobuf.Timestamp at = 4;"),
+            "{proto}"
+        );
+        // id -1 as a ten-byte varint; total 0 left out (proto3 default).
+        assert_eq!(
+            &bytes[6..17],
+            &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
+        );
+        let read = c.to_connect_data("orders", Some(&bytes)).await.unwrap();
+        assert_eq!(
+            read.value,
+            Some(
+                json!({"id": -1, "total": 0, "ratio": 0.5, "at": 1_500_000_000_123i64,
+                "tags": ["a"], "address": {"city": "C"}})
+            )
+        );
+        let rs = read.schema.unwrap();
+        assert_eq!(rs.name.as_deref(), Some("shop.Order"));
+        let ty = |n: &str| rs.field(n).map(|f| (f.schema.ty(), f.schema.logical()));
+        assert_eq!(ty("id"), Some((Type::Int32, None)));
+        assert_eq!(ty("ratio"), Some((Type::Float32, None)));
+        assert_eq!(ty("at"), Some((Type::Int64, Some(Logical::Timestamp))));
+        assert_eq!(
+            rs.field("address").map(|f| f.schema.ty()),
+            Some(Type::Struct)
+        );
     }
 
     #[tokio::test]
