@@ -154,7 +154,11 @@ impl Chain {
     pub fn apply(&self, mut record: Record) -> Result<Option<Record>, TransformError> {
         for step in &self.steps {
             if let Some((predicate, negate)) = &step.predicate {
-                if predicate.test(&record) == *negate {
+                let applies = predicate.test(&record).map_err(|message| TransformError {
+                    transform: step.name.clone(),
+                    message: format!("{}: predicate: {message}", step.class),
+                })?;
+                if applies == *negate {
                     continue;
                 }
             }

@@ -18,12 +18,16 @@ pub(crate) enum Predicate {
 }
 
 impl Predicate {
-    pub(crate) fn test(&self, record: &Record) -> bool {
-        match self {
-            Predicate::TopicNameMatches(re) => re.is_full_match(&record.topic),
+    /// Errors only when a look-around/back-reference pattern gives up on a
+    /// topic; the record then fails instead of silently skipping the step.
+    pub(crate) fn test(&self, record: &Record) -> Result<bool, String> {
+        Ok(match self {
+            Predicate::TopicNameMatches(re) => {
+                re.is_full_match(&record.topic).map_err(|e| e.to_string())?
+            }
             Predicate::HasHeaderKey(name) => record.headers.iter().any(|h| h.key == *name),
             Predicate::RecordIsTombstone => record.is_tombstone(),
-        }
+        })
     }
 }
 
@@ -46,5 +50,53 @@ pub(crate) fn build(short_name: &str, props: &mut Props) -> Option<Predicate> {
             .map(Predicate::HasHeaderKey),
         "RecordIsTombstone" => Some(Predicate::RecordIsTombstone),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transforms::testing::config;
+
+    fn topic_name_matches(pattern: &str) -> Result<Predicate, Vec<String>> {
+        let cfg = config(&[("predicates.p.pattern", pattern)]);
+        let mut props = Props::new(&cfg, "predicates.p.".into());
+        build("TopicNameMatches", &mut props).ok_or_else(|| {
+            props
+                .into_errors()
+                .into_iter()
+                .map(|e| e.to_string())
+                .collect()
+        })
+    }
+
+    fn test(p: &Predicate, topic: &str) -> bool {
+        p.test(&Record::new(topic, None, None)).unwrap()
+    }
+
+    #[test]
+    fn topic_name_matches_the_whole_name() {
+        let p = topic_name_matches("orders").unwrap();
+        assert!(test(&p, "orders"));
+        assert!(!test(&p, "orders-dlq"));
+        assert!(!test(&p, "eu-orders"));
+    }
+
+    #[test]
+    fn topic_name_matches_takes_lookahead() {
+        let p = topic_name_matches("(?!.*-dlq$).*").unwrap();
+        assert!(test(&p, "orders"));
+        assert!(!test(&p, "orders-dlq"));
+    }
+
+    #[test]
+    fn invalid_pattern_names_the_key() {
+        let errors = topic_name_matches("orders[").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("predicates.p.pattern")
+                && errors[0].contains("invalid regular expression"),
+            "{errors:?}"
+        );
     }
 }

@@ -43,7 +43,11 @@ impl Transform for RegexRouter {
     }
 
     fn apply(&self, mut record: Record) -> Result<Option<Record>, String> {
-        if let Some(captures) = self.regex.full_captures(&record.topic) {
+        let captures = self
+            .regex
+            .full_captures(&record.topic)
+            .map_err(|e| e.to_string())?;
+        if let Some(captures) = captures {
             record.topic = self.replacement.expand(&captures);
         }
         Ok(Some(record))
@@ -78,6 +82,63 @@ mod tests {
         assert_eq!(out.topic, "pageviews");
     }
 
+    fn router(regex: &str, replacement: &str) -> super::super::Chain {
+        chain(&[
+            ("transforms", "route"),
+            (
+                "transforms.route.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.route.regex", regex),
+            ("transforms.route.replacement", replacement),
+        ])
+    }
+
+    fn topic(c: &super::super::Chain, topic: &str) -> String {
+        c.apply(Record::new(topic, None, None))
+            .unwrap()
+            .unwrap()
+            .topic
+    }
+
+    #[test]
+    fn a_prefix_match_does_not_route() {
+        // Upstream uses Matcher.matches(): the whole topic must match.
+        let c = router("orders", "archive");
+        assert_eq!(topic(&c, "orders"), "archive");
+        assert_eq!(topic(&c, "orders-eu"), "orders-eu");
+        assert_eq!(topic(&c, "eu-orders"), "eu-orders");
+    }
+
+    #[test]
+    fn java_group_references_before_letters_and_digits() {
+        let c = router("(.*)-raw", "$1_suffix");
+        assert_eq!(topic(&c, "orders-raw"), "orders_suffix");
+        let c = router("(.*)-raw", "$1v2");
+        assert_eq!(topic(&c, "orders-raw"), "ordersv2");
+    }
+
+    #[test]
+    fn lookahead_patterns_route() {
+        // Only dev topics that are not already archived.
+        let c = router("(?!archive\\.)(.*)-dev", "archive.$1");
+        assert_eq!(topic(&c, "orders-dev"), "archive.orders");
+        assert_eq!(topic(&c, "archive.orders-dev"), "archive.orders-dev");
+    }
+
+    #[test]
+    fn runaway_backtracking_fails_the_record() {
+        // Java would spin on this; the record fails instead of keeping its
+        // topic as if the pattern had not matched.
+        let c = router("(a|aa)+\\1c", "x");
+        let topic = "a".repeat(40) + "b";
+        let err = c.apply(Record::new(&topic, None, None)).unwrap_err();
+        assert!(
+            err.message.contains(&format!("could not match '{topic}'")),
+            "{err}"
+        );
+    }
+
     #[test]
     fn validates_regex_and_group_references() {
         let errors = config_errors(&[
@@ -90,6 +151,13 @@ mod tests {
             ("transforms.route.replacement", "$1"),
         ]);
         assert_eq!(errors[0].key, "transforms.route.regex");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("invalid regular expression: "),
+            "{}",
+            errors[0]
+        );
         let errors = config_errors(&[
             ("transforms", "route"),
             (
