@@ -81,7 +81,8 @@ mod tests {
         let out = bytes(Some(&v)).unwrap();
         assert_eq!(
             String::from_utf8(out.clone()).unwrap(),
-            r#"{"address":{"city":"City_1"},"orderid":7,"orderunits":2.5}"#
+            // Fields keep the value's order (the record's schema order).
+            r#"{"orderid":7,"address":{"city":"City_1"},"orderunits":2.5}"#
         );
         let back: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, v);
