@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::quickstarts::Quickstart;
+use super::generator::Generator;
 use super::settings::DatagenSettings;
 use crate::connectors::{Config, SourceRecord, SourceTask, TaskError};
 
@@ -19,18 +19,26 @@ const UNPACED_BATCH: u64 = 500;
 /// How long an exhausted task (all `iterations` generated) idles per poll.
 const EXHAUSTED_IDLE: Duration = Duration::from_millis(250);
 
+/// Offset and header names, as upstream's `DatagenTask` writes them.
+const TASK_ID: &str = "task.id";
+const TASK_GENERATION: &str = "task.generation";
+const CURRENT_ITERATION: &str = "current.iteration";
+const RANDOM_SEED: &str = "random.seed";
+
 pub struct DatagenTask {
     topic: String,
-    quickstart: Quickstart,
+    generator: Generator,
+    key_field: Option<String>,
     task_id: u32,
     max_interval_ms: u64,
     /// Records to generate before going idle; `None` = unlimited.
     iterations: Option<u64>,
-    /// Records generated so far (upstream's `count`); drives `iteration` fields.
+    /// Records generated so far (upstream's `count`).
     count: u64,
     /// Restored from the stored source offset, as upstream does.
     generation: u64,
-    /// Generates the data; seeded from `random.seed` for reproducible output.
+    /// Generates the data; seeded from `random.seed` for reproducible output
+    /// and re-seeded after every record so the offset can carry its state.
     data_rng: StdRng,
     /// Paces `poll`; kept apart so timing never changes the data sequence.
     pace_rng: StdRng,
@@ -43,7 +51,8 @@ impl DatagenTask {
             .map_err(|e| TaskError::Fatal(format!("invalid Datagen config: {e}")))?;
         Ok(DatagenTask {
             topic: settings.topic,
-            quickstart: settings.quickstart,
+            generator: Generator::new(settings.schema.schema, 0),
+            key_field: settings.schema.key_field,
             task_id,
             max_interval_ms: settings.max_interval_ms,
             iterations: settings.iterations,
@@ -55,18 +64,28 @@ impl DatagenTask {
         })
     }
 
-    /// Continues the iteration count (and so `orderid`, `viewtime`, …) where
-    /// the last committed record of this task left off.
+    /// Continues where the last committed record of this task left off: the
+    /// iteration count (and so `orderid`, `viewtime`, …), the generation and
+    /// the random state, as upstream restores them from its offset.
     pub fn resume_from(mut self, offsets: &[crate::protocol::SourceOffset]) -> DatagenTask {
         let mine = offsets.iter().find(|o| {
-            o.partition.get("task.id").and_then(|v| v.as_u64()) == Some(u64::from(self.task_id))
+            o.partition.get(TASK_ID).and_then(|v| v.as_u64()) == Some(u64::from(self.task_id))
         });
         if let Some(o) = mine {
-            if let Some(n) = o.offset.get("current.iteration").and_then(|v| v.as_u64()) {
+            if let Some(n) = o.offset.get(CURRENT_ITERATION).and_then(|v| v.as_u64()) {
                 self.count = n;
+                let schema = self.generator.schema().clone();
+                self.generator = Generator::new(schema, n);
             }
-            if let Some(g) = o.offset.get("task.generation").and_then(|v| v.as_u64()) {
+            if let Some(g) = o.offset.get(TASK_GENERATION).and_then(|v| v.as_u64()) {
                 self.generation = g;
+            }
+            let seed = o
+                .offset
+                .get(RANDOM_SEED)
+                .and_then(|v| v.as_i64().map(|s| s as u64).or_else(|| v.as_u64()));
+            if let Some(seed) = seed {
+                self.data_rng = StdRng::seed_from_u64(seed);
             }
             tracing::info!(iteration = self.count, "resuming from the stored offset");
         }
@@ -85,23 +104,33 @@ impl DatagenTask {
     /// Generates the next record, advancing the iteration.
     pub fn next_record(&mut self) -> SourceRecord {
         let iteration = self.count;
-        let value = self.quickstart.generate(&mut self.data_rng, iteration);
-        let key = value.get(self.quickstart.key_field()).cloned();
+        let value = self.generator.generate(&mut self.data_rng);
+        // Upstream: no key field, null key.
+        let key = self
+            .key_field
+            .as_deref()
+            .and_then(|k| value.get(k))
+            .cloned()
+            .filter(|k| !k.is_null());
+        // Re-seed so that the offset holds the state the next record starts from.
+        let seed: u64 = self.data_rng.gen();
+        self.data_rng = StdRng::seed_from_u64(seed);
         self.count += 1;
         SourceRecord {
             topic: self.topic.clone(),
             key,
             value: Some(value),
             headers: vec![
-                ("task.generation".into(), self.generation.to_string()),
-                ("task.id".into(), self.task_id.to_string()),
-                ("current.iteration".into(), iteration.to_string()),
+                (TASK_GENERATION.into(), self.generation.to_string()),
+                (TASK_ID.into(), self.task_id.to_string()),
+                (CURRENT_ITERATION.into(), iteration.to_string()),
             ],
-            source_partition: json!({ "task.id": self.task_id }),
+            source_partition: json!({ TASK_ID: self.task_id }),
             // Like upstream, the offset is the state the next lifetime resumes from.
             source_offset: json!({
-                "task.generation": self.generation + 1,
-                "current.iteration": iteration + 1,
+                TASK_GENERATION: self.generation + 1,
+                CURRENT_ITERATION: iteration + 1,
+                RANDOM_SEED: seed as i64,
             }),
         }
     }
@@ -179,6 +208,41 @@ mod resume_tests {
         let r = task.next_record();
         assert_eq!(r.value.as_ref().unwrap()["orderid"], 42);
         assert_eq!(r.source_offset["current.iteration"], 43);
+        assert_eq!(r.source_offset["task.generation"], 2);
+        assert_eq!(r.headers[0], ("task.generation".into(), "1".into()));
+    }
+
+    /// Stopping after any record and resuming from its offset yields the
+    /// very records an uninterrupted task would have produced.
+    #[test]
+    fn a_restarted_task_continues_the_same_sequence() {
+        let config: Config = [
+            ("kafka.topic", "t"),
+            ("quickstart", "PAGEVIEWS"),
+            ("random.seed", "99"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut straight = DatagenTask::new(&config, 0).unwrap();
+        let expected: Vec<_> = (0..10).map(|_| straight.next_record().value).collect();
+
+        let mut first = DatagenTask::new(&config, 0).unwrap();
+        let mut got: Vec<_> = Vec::new();
+        let mut last_offset = json!(null);
+        for _ in 0..4 {
+            let r = first.next_record();
+            last_offset = r.source_offset.clone();
+            got.push(r.value);
+        }
+        assert!(last_offset["random.seed"].is_i64(), "{last_offset}");
+        let stored = vec![SourceOffset {
+            partition: json!({"task.id": 0}),
+            offset: last_offset,
+        }];
+        let mut resumed = DatagenTask::new(&config, 0).unwrap().resume_from(&stored);
+        got.extend((0..6).map(|_| resumed.next_record().value));
+        assert_eq!(got, expected);
     }
 }
 
@@ -232,10 +296,45 @@ mod tests {
             ]
         );
         assert_eq!(r.source_partition, json!({"task.id": 3}));
+        let offset = r.source_offset.as_object().unwrap();
+        let keys: Vec<&String> = offset.keys().collect();
         assert_eq!(
-            r.source_offset,
-            json!({"task.generation": 1, "current.iteration": 2})
+            keys,
+            ["task.generation", "current.iteration", "random.seed"]
         );
+        assert_eq!(offset["task.generation"], 1);
+        assert_eq!(offset["current.iteration"], 2);
+    }
+
+    #[test]
+    fn schema_string_records_follow_the_schema_and_key_field() {
+        let schema = r#"{"type":"record","name":"reading","fields":[
+            {"name":"sensor","type":{"type":"string","arg.properties":{"options":["s1","s2"]}}},
+            {"name":"seq","type":{"type":"long","arg.properties":{"iteration":{"start":100}}}},
+            {"name":"celsius","type":{"type":"double","arg.properties":{"range":{"min":-5,"max":5}}}}]}"#;
+        let mut c = config(&[("schema.string", schema), ("schema.keyfield", "sensor")]);
+        c.remove("quickstart");
+        let mut task = DatagenTask::new(&c, 0).unwrap();
+        for i in 0..20 {
+            let r = task.next_record();
+            let v = r.value.unwrap();
+            assert_eq!(r.key.as_ref(), Some(&v["sensor"]));
+            assert!(v["sensor"] == "s1" || v["sensor"] == "s2");
+            assert_eq!(v["seq"], 100 + i);
+            assert!((-5.0..5.0).contains(&v["celsius"].as_f64().unwrap()));
+        }
+        // Without schema.keyfield, records have no key (upstream).
+        c.remove("schema.keyfield");
+        let r = DatagenTask::new(&c, 0).unwrap().next_record();
+        assert_eq!(r.key, None);
+    }
+
+    #[test]
+    fn schema_keyfield_overrides_the_quickstart_key() {
+        let mut task = DatagenTask::new(&config(&[("schema.keyfield", "itemid")]), 0).unwrap();
+        let r = task.next_record();
+        let item = r.key.and_then(|k| k.as_str().map(str::to_string)).unwrap();
+        assert!(item.starts_with("Item_"), "{item}");
     }
 
     #[tokio::test]
