@@ -314,6 +314,468 @@ async fn missing_table_or_column_fails_with_a_hint() {
     db.cleanup().await;
 }
 
+// ---------------------------------------------------------------------------
+// Postgres COPY: runs of at least `pg_copy::MIN_ROWS` rows are copied (into
+// the table, or into a staging table for UPSERT and UPDATE) instead of
+// written with multi-row statements.
+
+use tributary_data_plane::connectors::jdbc::pg_copy::MIN_ROWS;
+use tributary_data_plane::connectors::{SinkTask, TaskError};
+
+/// A Postgres sink task writing to `db`, opened.
+async fn pg_task(db: &TestDb, table: &str, extra: &[(&str, &str)]) -> Box<dyn SinkTask> {
+    let config = db.sink_config(table, extra);
+    let plugin = connectors::find(Kind::Postgres.class()).expect("plugin");
+    let mut task = plugin.start_sink_task(&config, 0).expect("task");
+    task.open().await.expect("open");
+    task
+}
+
+fn rec(table: &str, offset: i64, key: Option<Value>, value: Option<Value>) -> Record {
+    let mut r = Record::new(table, key, value);
+    r.kafka_partition = Some(0);
+    r.kafka_offset = Some(offset);
+    r
+}
+
+/// Every row of `table` with every column as text, ordered by `id`.
+async fn pg_rows(db: &TestDb, table: &str, columns: &[&str]) -> Vec<Vec<Option<String>>> {
+    db.rows(&format!("\"{table}\""), columns, "id").await
+}
+
+const TRICKY: &[&str] = &[
+    "tab\there",
+    "new\nline and\r\ncrlf",
+    "back\\slash \\N \\. \\t",
+    "\\",
+    "\\.",
+    "",
+    "quotes ' \" and ; DROP TABLE x; --",
+    "Grüße, 東京, Ελληνικά, emoji 🚀🦀",
+    "\u{7f}\u{1}\u{b}\u{c} control characters",
+    "trailing space ",
+];
+
+const TYPED_COLUMNS: &[&str] = &[
+    "id", "i", "s", "n", "d", "r", "b", "t", "vc", "j", "ts", "dt", "u", "by", "iv",
+];
+
+/// Values for every column type the sink writes into, from every JSON type
+/// the records carry; NULLs in turn.
+fn typed_value(i: usize) -> Value {
+    let text = TRICKY[i % TRICKY.len()];
+    let mut v = json!({
+        "id": i,
+        // Doubles into integers round half to even, as the cast does.
+        "i": if i.is_multiple_of(2) { json!(i as f64 + 0.5) } else { json!(i) },
+        "s": -(i as i64),
+        "n": if i.is_multiple_of(3) { json!(0.1 + 0.2) } else { json!(format!("{i}.25")) },
+        "d": (i as f64) * 1.5e-7,
+        "r": 2.5,
+        "b": if i.is_multiple_of(2) { json!(true) } else { json!("false") },
+        "t": text,
+        "vc": format!("v{i}"),
+        "j": {"text": text, "list": [1, 2.5, null, true], "n": i},
+        "ts": format!("2024-01-{:02}T03:04:05.123456Z", i % 28 + 1),
+        "dt": "2024-02-29",
+        "u": format!("00000000-0000-0000-0000-{i:012}"),
+        "by": "\\x00ff10",
+        "iv": "1 day 02:00:00",
+    });
+    // Each column is NULL in some row; the key never.
+    let nulled = TYPED_COLUMNS[1 + i % (TYPED_COLUMNS.len() - 1)];
+    v[nulled] = Value::Null;
+    v
+}
+
+async fn create_typed_table(db: &TestDb, table: &str) {
+    db.execute(&format!(
+        "CREATE TABLE \"{table}\" (id bigint PRIMARY KEY, i integer, s smallint, n numeric, \
+         d double precision, r real, b boolean, t text, vc varchar(10), j jsonb, \
+         ts timestamptz, dt date, u uuid, by bytea, iv interval)"
+    ))
+    .await;
+}
+
+/// COPY writes every type, NULL and special character exactly as the
+/// statement path does (short runs), and text comes back byte for byte.
+/// The statement path runs one cached statement with a column NULL, a
+/// number or a string in turn, which must not confuse its parameter types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copy_writes_what_statements_write() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let copied = support::unique("copied");
+    let stated = support::unique("stated");
+    create_typed_table(&db, &copied).await;
+    create_typed_table(&db, &stated).await;
+    let n = 3 * MIN_ROWS.max(TRICKY.len());
+
+    let mut task = pg_task(&db, &copied, &[]).await;
+    let batch: Vec<Record> = (0..n)
+        .map(|i| rec(&copied, i as i64, None, Some(typed_value(i))))
+        .collect();
+    task.put(batch).await.expect("COPY batch");
+    task.close().await;
+
+    let mut task = pg_task(&db, &stated, &[]).await;
+    for i in 0..n {
+        // One record per batch: a multi-row INSERT of one row.
+        let r = rec(&stated, i as i64, None, Some(typed_value(i)));
+        task.put(vec![r]).await.expect("statement batch");
+    }
+    task.close().await;
+
+    let by_copy = pg_rows(&db, &copied, TYPED_COLUMNS).await;
+    let by_statements = pg_rows(&db, &stated, TYPED_COLUMNS).await;
+    assert_eq!(by_copy.len(), n);
+    assert_eq!(by_copy, by_statements);
+
+    let texts: Vec<Option<&str>> = by_copy.iter().map(|r| r[7].as_deref()).collect();
+    for (i, t) in texts.iter().enumerate() {
+        if typed_value(i)["t"].is_null() {
+            assert_eq!(*t, None, "row {i}");
+        } else {
+            assert_eq!(*t, Some(TRICKY[i % TRICKY.len()]), "row {i}");
+        }
+    }
+    assert_eq!(by_copy[2][1].as_deref(), Some("2"), "2.5 rounds to even");
+    assert_eq!(by_copy[4][3].as_deref(), Some("4.25"));
+    assert_eq!(by_copy[3][3].as_deref(), Some("0.3"));
+    assert_eq!(by_copy[3][1].as_deref(), Some("3"));
+    let j: Value = serde_json::from_str(by_copy[1][9].as_deref().expect("j")).expect("json");
+    assert_eq!(j["text"], json!(TRICKY[1]));
+    assert_eq!(by_copy[1][13].as_deref(), Some("\\x00ff10"));
+    db.cleanup().await;
+}
+
+/// A value the column refuses, late in a COPY, fails the batch: nothing of
+/// it is written, not even the rows of an earlier COPY in the same batch;
+/// the error names the refused record; the connection writes on afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copy_failure_mid_batch_leaves_nothing() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let table = support::unique("orders");
+    db.execute(&format!(
+        "CREATE TABLE \"{table}\" (id bigint PRIMARY KEY, qty bigint, note text)"
+    ))
+    .await;
+    let mut task = pg_task(
+        &db,
+        &table,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+        ],
+    )
+    .await;
+    let good = MIN_ROWS as i64 * 2;
+    let mut batch: Vec<Record> = (0..good)
+        .map(|i| rec(&table, i, None, Some(json!({"id": i, "qty": i}))))
+        .collect();
+    // A second run (another shape), refused at its tenth row.
+    batch.extend((good..good + 20).map(|i| {
+        let qty = if i == good + 9 {
+            json!("many")
+        } else {
+            json!(i)
+        };
+        rec(
+            &table,
+            i,
+            None,
+            Some(json!({"id": i, "qty": qty, "note": "x"})),
+        )
+    }));
+    let err = task
+        .put(batch)
+        .await
+        .expect_err("a refused value fails the batch");
+    let TaskError::Fatal(message) = err else {
+        panic!("a refused value is not worth a retry: {err:?}");
+    };
+    assert!(
+        message.contains(&format!(
+            "the record at topic {table} partition 0 offset {}",
+            good + 9
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("invalid input syntax for type bigint"),
+        "{message}"
+    );
+    assert_eq!(db.count(&format!("\"{table}\"")).await, 0);
+
+    // The same task and connection go on: the staging table, gone with the
+    // rolled-back transaction, comes back.
+    let again: Vec<Record> = (100..100 + good)
+        .map(|i| {
+            rec(
+                &table,
+                i,
+                None,
+                Some(json!({"id": i, "qty": i, "note": "y"})),
+            )
+        })
+        .collect();
+    task.put(again)
+        .await
+        .expect("a good batch after a failed one");
+    assert_eq!(db.count(&format!("\"{table}\"")).await, good);
+    task.close().await;
+
+    // Plain INSERT of a key that exists: the duplicate fails the whole COPY.
+    db.execute(&format!("INSERT INTO \"{table}\" VALUES (5, 5, 'kept')"))
+        .await;
+    let mut task = pg_task(&db, &table, &[]).await;
+    let dup: Vec<Record> = (0..good)
+        .map(|i| rec(&table, i, None, Some(json!({"id": i, "qty": 0}))))
+        .collect();
+    task.put(dup)
+        .await
+        .expect_err("a duplicate key fails an INSERT batch");
+    assert_eq!(db.count(&format!("\"{table}\"")).await, good + 1);
+
+    // The same connection goes on writing.
+    let ok: Vec<Record> = (10..10 + good)
+        .map(|i| rec(&table, i, None, Some(json!({"id": i, "qty": i}))))
+        .collect();
+    task.put(ok).await.expect("a good batch after a failed one");
+    assert_eq!(db.count(&format!("\"{table}\"")).await, 2 * good + 1);
+    task.close().await;
+    db.cleanup().await;
+}
+
+/// UPSERT through COPY: the last write of a key within a batch wins,
+/// existing rows are overwritten, and putting the batch again changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copy_upsert_redelivery_is_idempotent() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let table = support::unique("users");
+    let mut task = pg_task(
+        &db,
+        &table,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_key"),
+            ("pk.fields", "id"),
+            ("auto.create", "true"),
+        ],
+    )
+    .await;
+    let n = 4 * MIN_ROWS as i64;
+    let first: Vec<Record> = (0..n)
+        .map(|i| {
+            rec(
+                &table,
+                i,
+                Some(json!(i)),
+                Some(json!({"name": format!("first {i}"), "score": i})),
+            )
+        })
+        .collect();
+    task.put(first).await.expect("first batch");
+
+    // Keys 0..n/2 again, each twice: once stale, then the final value.
+    let mut batch = Vec::new();
+    for round in ["stale", "final"] {
+        for i in 0..n / 2 {
+            let score = if i == 1 { Value::Null } else { json!(i * 10) };
+            batch.push(rec(
+                &table,
+                n + batch.len() as i64,
+                Some(json!(i)),
+                Some(json!({"name": format!("{round} {i}\t✓"), "score": score})),
+            ));
+        }
+    }
+    task.put(batch.clone()).await.expect("upsert batch");
+    let once = pg_rows(&db, &table, &["id", "name", "score"]).await;
+    task.put(batch).await.expect("redelivered batch");
+    let twice = pg_rows(&db, &table, &["id", "name", "score"]).await;
+    task.close().await;
+
+    assert_eq!(once, twice);
+    assert_eq!(twice.len(), n as usize);
+    assert_eq!(twice[0][1].as_deref(), Some("final 0\t✓"));
+    assert_eq!(twice[1][2], None, "a NULL overwrites");
+    assert_eq!(twice[2][2].as_deref(), Some("20"));
+    let last = &twice[n as usize - 1];
+    assert_eq!(
+        last[1].as_deref(),
+        Some(format!("first {}", n - 1).as_str())
+    );
+    db.cleanup().await;
+}
+
+/// Record order holds across COPYs and deletes in one batch: a key written,
+/// deleted, written again and deleted again ends deleted; one deleted then
+/// written ends written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copy_insert_then_tombstone_in_one_batch() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let table = support::unique("items");
+    let mut task = pg_task(
+        &db,
+        &table,
+        &[
+            ("insert.mode", "UPSERT"),
+            ("pk.mode", "record_key"),
+            ("pk.fields", "id"),
+            ("delete.enabled", "true"),
+            ("auto.create", "true"),
+        ],
+    )
+    .await;
+    let m = MIN_ROWS as i64;
+    let write = |i: i64, v: &str, offset: i64| {
+        rec(
+            &table,
+            offset,
+            Some(json!({"id": i})),
+            Some(json!({"v": v})),
+        )
+    };
+    let delete = |i: i64, offset: i64| rec(&table, offset, Some(json!({"id": i})), None);
+    let mut batch: Vec<Record> = (0..2 * m).map(|i| write(i, "a", i)).collect();
+    let mut next = 2 * m;
+    batch.push(delete(3, next));
+    next += 1;
+    batch.push(delete(4, next));
+    next += 1;
+    // Key 4 comes back in the next COPY run; key 3 is written and deleted again.
+    batch.extend((0..m).map(|j| {
+        let i = if j == 0 {
+            4
+        } else if j == 1 {
+            3
+        } else {
+            100 + j
+        };
+        write(i, "b", next + j)
+    }));
+    next += m;
+    batch.push(delete(3, next));
+    task.put(batch).await.expect("batch");
+    let rows = pg_rows(&db, &table, &["id", "v"]).await;
+    task.close().await;
+
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r[0].as_deref().and_then(|s| s.parse().ok()).expect("id"))
+        .collect();
+    assert!(!ids.contains(&3), "{ids:?}");
+    let four = rows
+        .iter()
+        .find(|r| r[0].as_deref() == Some("4"))
+        .expect("key 4");
+    assert_eq!(four[1].as_deref(), Some("b"));
+    assert_eq!(ids.len() as i64, 2 * m - 1 + (m - 2));
+    db.cleanup().await;
+}
+
+/// UPDATE through COPY: existing rows change (the last update of a key
+/// wins), keys not in the table stay absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copy_update_changes_only_existing_rows() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let table = support::unique("stock");
+    db.execute(&format!(
+        "CREATE TABLE \"{table}\" (id bigint PRIMARY KEY, qty integer NOT NULL, note text)"
+    ))
+    .await;
+    db.execute(&format!(
+        "INSERT INTO \"{table}\" SELECT g, 0, 'old' FROM generate_series(0, 9) g"
+    ))
+    .await;
+    let mut task = pg_task(
+        &db,
+        &table,
+        &[
+            ("insert.mode", "UPDATE"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+        ],
+    )
+    .await;
+    let mut batch: Vec<Record> = (0..2 * MIN_ROWS as i64)
+        .map(|i| {
+            rec(
+                &table,
+                i,
+                None,
+                Some(json!({"id": i, "qty": i, "note": null})),
+            )
+        })
+        .collect();
+    batch.push(rec(
+        &table,
+        99,
+        None,
+        Some(json!({"id": 2, "qty": 222, "note": "last"})),
+    ));
+    task.put(batch).await.expect("update batch");
+    let rows = pg_rows(&db, &table, &["id", "qty", "note"]).await;
+    task.close().await;
+    assert_eq!(rows.len(), 10, "updates insert nothing");
+    assert_eq!(rows[5], vec![Some("5".into()), Some("5".into()), None]);
+    assert_eq!(
+        rows[2],
+        vec![Some("2".into()), Some("222".into()), Some("last".into())]
+    );
+    db.cleanup().await;
+}
+
+/// Not a test: rows/s of `put` alone (no broker, no runtime) for 50,000
+/// ORDERS records into Postgres in batches of 500 (the default) and 5,000,
+/// in INSERT and UPSERT mode, to compare write paths. `cargo test --release
+/// -p tributary-data-plane --test jdbc_sink -- --ignored --nocapture put_throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn postgres_put_throughput() {
+    let db = TestDb::create(Kind::Postgres).await;
+    let values: Vec<Value> = (0..50_000)
+        .map(|i| serde_json::from_str(&order(i, 2.5)).expect("json"))
+        .collect();
+    for batch in [500, 5_000] {
+        for (mode, pk) in [("INSERT", "none"), ("UPSERT", "record_value")] {
+            let table = support::unique("orders");
+            let mut task = pg_task(
+                &db,
+                &table,
+                &[
+                    ("insert.mode", mode),
+                    ("pk.mode", pk),
+                    ("pk.fields", "orderid"),
+                    ("auto.create", "true"),
+                ],
+            )
+            .await;
+            let batches: Vec<Vec<Record>> = values
+                .chunks(batch)
+                .map(|b| {
+                    b.iter()
+                        .enumerate()
+                        .map(|(i, v)| rec(&table, i as i64, None, Some(v.clone())))
+                        .collect()
+                })
+                .collect();
+            let start = Instant::now();
+            for records in batches {
+                task.put(records).await.expect("put");
+            }
+            let secs = start.elapsed().as_secs_f64();
+            task.close().await;
+            println!(
+                "put throughput, {mode}, batches of {batch}: {:.0} rows/s",
+                values.len() as f64 / secs
+            );
+        }
+    }
+    db.cleanup().await;
+}
+
 /// Records with a Connect schema (as the Avro and JSON-with-schema
 /// converters read them) create columns of the schema's types, NOT NULL
 /// for required fields, and land with dates, timestamps, decimals and bytes

@@ -512,7 +512,7 @@ TRIB_ALNUM=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 # ---------------------------------------------------------------------------------------------
 # The external systems the connector tests talk to (MariaDB, Redis, Mosquitto, NATS with
-# JetStream), each on its standard loopback port: installed from Debian and started when
+# JetStream, RabbitMQ), each on its standard loopback port: installed from Debian and started when
 # nothing answers there.
 # ---------------------------------------------------------------------------------------------
 
@@ -546,5 +546,13 @@ ensure_test_services() {
     as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
       -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
     wait_port 127.0.0.1 4222 30 || die "NATS did not start on 127.0.0.1:4222"
+  fi
+  if ! port_open 127.0.0.1 5672; then
+    # The RabbitMQ connector tests also use rabbitmqctl (to cut connections).
+    apt_install rabbitmq-server
+    log "starting RabbitMQ"
+    as_root rabbitmq-server -detached
+    # The Erlang VM takes several seconds to boot.
+    wait_port 127.0.0.1 5672 90 || die "RabbitMQ did not start on 127.0.0.1:5672"
   fi
 }

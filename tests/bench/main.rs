@@ -7,6 +7,7 @@
 //!        bench ref-producer   (section 6's reference process: one producer per `add TOPIC` line)
 
 mod api;
+mod cdc;
 mod footprint;
 mod latency;
 mod lifecycle;
@@ -32,6 +33,8 @@ pub struct Ctx {
     pub rounds: usize,
     /// Records the sink section writes (each sink and each reference).
     pub sink_records: usize,
+    /// Rows of the CDC snapshot, and changes of its streaming backlog.
+    pub cdc_events: usize,
     /// Runs of provisioning and failover.
     pub runs: usize,
     /// Seconds of each API load run.
@@ -68,6 +71,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("5", "provisioning and failover"),
     ("6", "worker footprint and cold start"),
     ("7", "reconciler at scale"),
+    ("8", "CDC source throughput"),
 ];
 
 fn first_line(cmd: &str, args: &[&str]) -> String {
@@ -173,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
         source_records: if quick { 300_000 } else { 1_000_000 },
         rounds: if quick { 1 } else { 3 },
         sink_records: if quick { 30_000 } else { 100_000 },
+        cdc_events: if quick { 30_000 } else { 100_000 },
         runs: if quick { 5 } else { 12 },
         api_seconds: if quick { 3 } else { 6 },
         scale_sizes: if quick {
@@ -206,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
             "5" => lifecycle::run(&ctx).await,
             "6" => footprint::run(&ctx).await,
             "7" => scale::run(&ctx).await,
+            "8" => cdc::run(&ctx).await,
             _ => unreachable!(),
         };
         match result {

@@ -2,7 +2,10 @@
 //! pre-filled topic of ORDERS records, rows/s, against loading the same rows
 //! into a table of the same shape: Postgres `COPY` from a file, MariaDB
 //! `LOAD DATA LOCAL INFILE` from the same file, and multi-row `INSERT`s of
-//! 500 rows (the sink's batch size) on both.
+//! 500 rows (the sink's batch size) on both. The PostgresSink writes its
+//! batches with `COPY … FROM STDIN` (checked in `pg_stat_progress_copy`
+//! while it runs), and is measured again in UPSERT mode (COPY into a
+//! staging table, then `INSERT … SELECT … ON CONFLICT`).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -386,12 +389,16 @@ async fn measure(ctx: &Ctx, cp: &ControlPlane) -> anyhow::Result<Vec<Row>> {
     }
     let api = Api::new(cp).await?;
     let mut rows = Vec::new();
-    for kind in [Kind::Postgres, Kind::MySql] {
-        match one_sink(ctx, &api, kind, &topic, &values).await {
+    for (kind, upsert) in [
+        (Kind::Postgres, false),
+        (Kind::Postgres, true),
+        (Kind::MySql, false),
+    ] {
+        match one_sink(ctx, &api, kind, upsert, &topic, &values).await {
             Ok(r) => rows.extend(r),
             Err(e) => rows.push(Row::missing(
                 SECTION,
-                &format!("{} rows/s", kind.class()),
+                &metric(kind, upsert),
                 &format!(
                     "not measured: {}",
                     format!("{e:#}").lines().next().unwrap_or("")
@@ -402,10 +409,33 @@ async fn measure(ctx: &Ctx, cp: &ControlPlane) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
+fn metric(kind: Kind, upsert: bool) -> String {
+    if upsert {
+        format!("{} rows/s, UPSERT", kind.class())
+    } else {
+        format!("{} rows/s", kind.class())
+    }
+}
+
+/// Whether a COPY into the database runs now (Postgres; always false for MariaDB).
+async fn copying(target: &Target) -> anyhow::Result<bool> {
+    match target {
+        Target::Postgres { pool, db } => Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_progress_copy WHERE datname = $1 AND command = 'COPY FROM'",
+        )
+        .bind(&db.name)
+        .fetch_one(pool)
+        .await?
+            > 0),
+        Target::MySql { .. } => Ok(false),
+    }
+}
+
 async fn one_sink(
     ctx: &Ctx,
     api: &Api<'_>,
     kind: Kind,
+    upsert: bool,
     topic: &str,
     values: &[Value],
 ) -> anyhow::Result<Vec<Row>> {
@@ -413,7 +443,11 @@ async fn one_sink(
     let target = Target::create(kind).await?;
     let result = async {
         let name = unique("bench-sink");
-        api.create(&name, target.sink_config(topic, None)).await?;
+        let mut config = target.sink_config(topic, upsert.then_some("orderid"));
+        if upsert {
+            config["insert.mode"] = json!("UPSERT");
+        }
+        api.create(&name, config).await?;
         let t_created = Instant::now();
         // First rows: the task is running and has created the table.
         let (t_first, n_first) = loop {
@@ -448,10 +482,16 @@ async fn one_sink(
             }
             None => None,
         };
+        // Samples that caught the sink in a COPY.
+        let (mut copy_seen, mut samples) = (0, 0);
         let t_done = loop {
             let c = target.count(topic).await?;
             if c >= n {
                 break Instant::now();
+            }
+            samples += 1;
+            if copying(&target).await? {
+                copy_seen += 1;
             }
             if let Err(e) = api.running_on(&name).await {
                 bail!("{e:#} after {c} rows");
@@ -468,6 +508,17 @@ async fn one_sink(
         let startup = t_first.duration_since(t_created);
         api.delete(&name).await?;
 
+        let how = match kind {
+            Kind::Postgres => format!(
+                "COPY FROM STDIN per batch, caught in {copy_seen} of {samples} samples of pg_stat_progress_copy"
+            ),
+            Kind::MySql => "multi-row INSERT".to_string(),
+        };
+        let mode = if upsert {
+            "insert.mode=UPSERT, pk.mode=record_value (orderid)"
+        } else {
+            "insert.mode=INSERT"
+        };
         // References: the same rows into a table of the same shape.
         let columns = target.columns(topic).await?;
         let file = std::env::temp_dir().join(format!("{}.tsv", unique("bench-rows")));
@@ -480,28 +531,31 @@ async fn one_sink(
         if loaded != n {
             bail!("the bulk load wrote {loaded} rows, not {n}");
         }
-        target.clone_table(topic, "bench_insert").await?;
-        let insert = multi_row_insert(&target, "bench_insert", &columns, values).await?;
         let bulk_rate = n as f64 / bulk.as_secs_f64();
-        let insert_rate = n as f64 / insert.as_secs_f64();
         let bulk_label = match kind {
             Kind::Postgres => "COPY FROM a file, same rows",
             Kind::MySql => "LOAD DATA LOCAL INFILE, same rows",
         };
-        Ok(vec![
-            Row::new(SECTION, &format!("{} rows/s", kind.class()), rate, "rows/s")
-                .vs(bulk_label, bulk_rate)
-                .note(format!(
-                    "{n} ORDERS records, insert.mode=INSERT, auto.create; {:.1} s from POST to the first row",
-                    startup.as_secs_f64()
-                )),
-            Row::new(SECTION, &format!("{} rows/s", kind.class()), rate, "rows/s")
-                .vs(
-                    &format!("multi-row INSERT, {INSERT_ROWS} rows per statement"),
-                    insert_rate,
-                )
-                .note(format!("columns: {}", columns.join(", "))),
-        ])
+        let mut rows = vec![Row::new(SECTION, &metric(kind, upsert), rate, "rows/s")
+            .vs(bulk_label, bulk_rate)
+            .note(format!(
+                "{n} ORDERS records, {mode}, auto.create, {how}; {:.1} s from POST to the first row",
+                startup.as_secs_f64()
+            ))];
+        if !upsert {
+            target.clone_table(topic, "bench_insert").await?;
+            let insert = multi_row_insert(&target, "bench_insert", &columns, values).await?;
+            let insert_rate = n as f64 / insert.as_secs_f64();
+            rows.push(
+                Row::new(SECTION, &metric(kind, upsert), rate, "rows/s")
+                    .vs(
+                        &format!("multi-row INSERT, {INSERT_ROWS} rows per statement"),
+                        insert_rate,
+                    )
+                    .note(format!("columns: {}", columns.join(", "))),
+            );
+        }
+        Ok(rows)
     }
     .await;
     target.drop().await?;

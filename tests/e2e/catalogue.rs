@@ -250,3 +250,239 @@ async fn datagen_orders_into_redis() -> anyhow::Result<()> {
     let _: () = redis.del(&keys).await?;
     cp.stop().await
 }
+
+/// RabbitMQ on loopback (`RABBITMQ_URL`, default amqp://guest:guest@127.0.0.1:5672/%2f),
+/// through the AMQP client the connectors use.
+mod rabbitmq {
+    use std::str::FromStr;
+
+    use lapin::options::{
+        BasicGetOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions,
+        QueueDeclareOptions, QueueDeleteOptions,
+    };
+    use lapin::types::FieldTable;
+    use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+    pub use tributary_data_plane::connectors::rabbitmq::lapin;
+
+    pub fn url() -> String {
+        std::env::var("RABBITMQ_URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    }
+
+    /// host, port, user, password, virtual host.
+    pub fn endpoint() -> anyhow::Result<(String, String, String, String, String)> {
+        let uri = lapin::uri::AMQPUri::from_str(&url()).map_err(anyhow::Error::msg)?;
+        Ok((
+            uri.authority.host,
+            uri.authority.port.to_string(),
+            uri.authority.userinfo.username,
+            uri.authority.userinfo.password,
+            uri.vhost,
+        ))
+    }
+
+    pub async fn channel() -> anyhow::Result<(Connection, Channel)> {
+        let conn = Connection::connect(&url(), ConnectionProperties::default()).await?;
+        let ch = conn.create_channel().await?;
+        ch.confirm_select(Default::default()).await?;
+        Ok((conn, ch))
+    }
+
+    pub async fn queue(ch: &Channel, name: &str) -> anyhow::Result<u32> {
+        let options = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        Ok(ch
+            .queue_declare(name.into(), options, FieldTable::default())
+            .await?
+            .message_count())
+    }
+
+    pub async fn bound_queue(
+        ch: &Channel,
+        exchange: &str,
+        queue_name: &str,
+        routing_key: &str,
+    ) -> anyhow::Result<()> {
+        let options = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        ch.exchange_declare(
+            exchange.into(),
+            ExchangeKind::Direct,
+            options,
+            FieldTable::default(),
+        )
+        .await?;
+        queue(ch, queue_name).await?;
+        ch.queue_bind(
+            queue_name.into(),
+            exchange.into(),
+            routing_key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn publish(ch: &Channel, queue: &str, body: &str) -> anyhow::Result<()> {
+        let confirm = ch
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                BasicProperties::default(),
+            )
+            .await?
+            .await?;
+        anyhow::ensure!(confirm.is_ack(), "RabbitMQ nacked our publish");
+        Ok(())
+    }
+
+    /// Takes what `queue` holds: (body, routing key).
+    pub async fn take(ch: &Channel, queue: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        while let Some(m) = ch
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+            .await?
+        {
+            out.push((
+                String::from_utf8_lossy(&m.delivery.data).into_owned(),
+                m.delivery.routing_key.to_string(),
+            ));
+        }
+        Ok(out)
+    }
+
+    pub async fn delete(ch: &Channel, queue: &str) {
+        let _ = ch
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbitmq_source_to_kafka_to_rabbitmq_sink() -> anyhow::Result<()> {
+    const MESSAGES: usize = 20;
+    let (host, port, user, password, vhost) = rabbitmq::endpoint()?;
+    let (_conn, ch) = rabbitmq::channel().await?;
+    let source_queue = unique("rmq_in");
+    let exchange = unique("rmq_shop");
+    let sink_queue = unique("rmq_out");
+    rabbitmq::queue(&ch, &source_queue).await?;
+    rabbitmq::bound_queue(&ch, &exchange, &sink_queue, "orders.copied").await?;
+
+    let cp = ControlPlane::start(ControlPlaneOptions::default()).await?;
+    let (env, cluster) = cp.default_cluster().await?;
+    let base = format!("/connect/v1/environments/{env}/clusters/{cluster}");
+    let topic = unique_topic("rabbitmq");
+
+    // Both plugins are listed, and validation names a bad key.
+    let (code, plugins) = cp
+        .call("GET", &format!("{base}/connector-plugins"), None)
+        .await?;
+    assert_eq!(code, 200, "{plugins}");
+    for class in ["RabbitMQSource", "RabbitMQSink"] {
+        assert!(plugins.to_string().contains(class), "{class}: {plugins}");
+    }
+    let (code, v) = cp
+        .call(
+            "PUT",
+            &format!("{base}/connector-plugins/RabbitMQSink/config/validate"),
+            Some(json!({"connector.class": "RabbitMQSink", "topics": topic,
+                        "rabbitmq.host": host, "rabbitmq.exchange": exchange,
+                        "rabbitmq.routing.key": "k", "rabbitmq.delivery.mode": "SOMETIMES"})),
+        )
+        .await?;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["error_count"], 1, "{v}");
+    assert!(
+        v.to_string().contains("rabbitmq.delivery.mode"),
+        "the error names its key: {v}"
+    );
+
+    let connectors = format!("{base}/connectors");
+    let source = format!("{connectors}/rabbitmq-in");
+    let body = put_config(
+        &cp,
+        &source,
+        json!({
+            "connector.class": "RabbitMQSource",
+            "kafka.topic": topic,
+            "rabbitmq.host": host,
+            "rabbitmq.port": port,
+            "rabbitmq.username": user,
+            "rabbitmq.password": password,
+            "rabbitmq.virtual.host": vhost,
+            "rabbitmq.queue": source_queue,
+            "rabbitmq.prefetch.count": "10",
+            "tasks.max": "1",
+        }),
+    )
+    .await?;
+    assert_eq!(body["config"]["rabbitmq.password"], "****************");
+    let sink = format!("{connectors}/rabbitmq-out");
+    put_config(
+        &cp,
+        &sink,
+        json!({
+            "connector.class": "io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector",
+            "topics": topic,
+            "input.data.format": "BYTES",
+            "rabbitmq.host": host,
+            "rabbitmq.port": port,
+            "rabbitmq.username": user,
+            "rabbitmq.password": password,
+            "rabbitmq.virtual.host": vhost,
+            "rabbitmq.exchange": exchange,
+            "rabbitmq.routing.key": "orders.copied",
+            "tasks.max": "1",
+        }),
+    )
+    .await?;
+    wait_running(&cp, &source).await?;
+    wait_running(&cp, &sink).await?;
+
+    let sent: BTreeSet<String> = (0..MESSAGES)
+        .map(|i| format!(r#"{{"order": {i}, "note": "as sent"}}"#))
+        .collect();
+    for body in &sent {
+        rabbitmq::publish(&ch, &source_queue, body).await?;
+    }
+    let mut received = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while received.len() < MESSAGES {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "{} of {MESSAGES} messages reached the sink's queue; control plane log:\n{}",
+            received.len(),
+            cp.log_tail()
+        );
+        received.extend(rabbitmq::take(&ch, &sink_queue).await?);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Byte for byte (BYTES both ways), routed with the sink's routing key.
+    let bodies: BTreeSet<String> = received.iter().map(|(b, _)| b.clone()).collect();
+    assert_eq!(bodies, sent);
+    assert!(received.iter().all(|(_, rk)| rk == "orders.copied"));
+    assert_eq!(received.len(), MESSAGES, "each message once");
+    for c in ["rabbitmq-in", "rabbitmq-out"] {
+        cp.call("DELETE", &format!("{connectors}/{c}"), None)
+            .await?;
+    }
+    // The source acknowledged every message once Kafka had it: none comes
+    // back when its connection closes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(rabbitmq::queue(&ch, &source_queue).await?, 0);
+    assert!(
+        rabbitmq::take(&ch, &sink_queue).await?.is_empty(),
+        "no duplicates"
+    );
+    rabbitmq::delete(&ch, &source_queue).await;
+    rabbitmq::delete(&ch, &sink_queue).await;
+    cp.stop().await
+}

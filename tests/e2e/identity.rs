@@ -647,6 +647,7 @@ async fn tenants_cannot_see_or_touch_each_other() -> anyhow::Result<()> {
 
     // Every operation of our own document (openapi/openapi.json), each with
     // an entry in the matrix, with each of A's credentials.
+    tenant_matrix::seed_registry(&b.admin, &b.env).await?;
     let anonymous = Caller::new(&cp, String::new());
     for (who, label) in [
         (&a.admin, "A's admin cloud key, by our spec"),
@@ -1217,9 +1218,32 @@ async fn rate_limits_body_limits_and_quotas() -> anyhow::Result<()> {
     assert_eq!(a.status, 413, "{}", a.body);
     s.check("org", "Failure", &a.body);
     assert_eq!(a.body["errors"][0]["status"], "413");
-    let a = t.admin.send_raw("POST", &t.connectors(), Some(big)).await?;
+    let a = t
+        .admin
+        .send_raw("POST", &t.connectors(), Some(big.clone()))
+        .await?;
     assert_eq!(a.status, 413);
     assert_eq!(a.body["error"]["code"], 413, "{}", a.body);
+    // The Schema Registry answers in Confluent's shape, for 413s and
+    // unknown registry paths too.
+    let registry = format!("/schema-registry/v1/environments/{}", t.env);
+    let a = t
+        .admin
+        .send_raw(
+            "POST",
+            &format!("{registry}/subjects/big-value/versions"),
+            Some(big),
+        )
+        .await?;
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert_eq!(a.body["error_code"], 413, "{}", a.body);
+    let a = t
+        .admin
+        .send_raw("GET", &format!("{registry}/no-such-resource"), None)
+        .await?;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert_eq!(a.body["error_code"], 404, "{}", a.body);
+    assert_eq!(a.body["message"], "HTTP 404 Not Found", "{}", a.body);
 
     // Rate limit: the burst runs out, then 429 with Retry-After; other keys are unaffected.
     let first = t.admin.send("GET", "/org/v2/environments", None).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 use tributary_tests::{
     kafka, kafka_bootstrap, unique, ControlPlane, ControlPlaneOptions, TestDatabase,
 };
@@ -37,6 +37,24 @@ async fn events(topic: &str, min: usize) -> anyhow::Result<Vec<(Option<Value>, O
         .collect()
 }
 
+/// Leaves no slot behind after a failed test: it would keep the database
+/// and WAL forever.
+async fn drop_slots(pool: &PgPool, db: &str) {
+    let _ = sqlx::query(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active",
+    )
+    .bind(db)
+    .execute(pool)
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = sqlx::query(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
+    )
+    .bind(db)
+    .execute(pool)
+    .await;
+}
+
 async fn slots_of(pool: &PgPool, db: &str) -> anyhow::Result<Vec<(String, bool)>> {
     Ok(sqlx::query_as(
         "SELECT slot_name::text, active FROM pg_replication_slots WHERE database = $1",
@@ -56,20 +74,7 @@ async fn changes_arrive_as_debezium_events_and_delete_drops_the_slot() -> anyhow
         .await?;
     let result = scenario(&cp, &source, &pool).await;
     if result.is_err() {
-        // Leave no slot behind: it would keep the database and WAL forever.
-        let _ = sqlx::query(
-            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active",
-        )
-        .bind(&source.name)
-        .execute(&pool)
-        .await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let _ = sqlx::query(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
-        )
-        .bind(&source.name)
-        .execute(&pool)
-        .await;
+        drop_slots(&pool, &source.name).await;
     }
     pool.close().await;
     source.drop_database().await?;
@@ -171,5 +176,208 @@ async fn scenario(cp: &ControlPlane, source: &TestDatabase, pool: &PgPool) -> an
     )
     .await?;
 
+    Ok(())
+}
+
+/// The columns both tables have, as text, so rows compare across databases.
+const ACCOUNT_COLUMNS: &str = "id::text, name, balance::text, rate::text, active::text, \
+     tags::text, updated::text, note";
+
+const ACCOUNTS_DDL: &str = "CREATE TABLE accounts (id int PRIMARY KEY, name text, \
+     balance numeric(12,2), rate double precision, active boolean, tags jsonb, \
+     updated timestamptz, note text)";
+
+async fn accounts(pool: &PgPool) -> anyhow::Result<Vec<Vec<Option<String>>>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (0..8).map(|i| r.get::<Option<String>, _>(i)).collect())
+        .collect())
+}
+
+/// The issue's CDC pipeline: a `PostgresCdcSourceV2` on a source table and
+/// a `PostgresSink` (UPSERT by the record key, `delete.enabled`) from its
+/// topic into another database leave an identical copy of the table
+/// through the snapshot, updates, deletes, NULLs and special characters.
+/// The sink takes the rows as `after.state.only=true` writes them: this
+/// service has no `ExtractNewRecordState` transform.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdc_into_postgres_sink_leaves_an_identical_table() -> anyhow::Result<()> {
+    let cp = ControlPlane::start(ControlPlaneOptions::default()).await?;
+    let source = TestDatabase::create().await?;
+    let target = TestDatabase::create().await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&source.url)
+        .await?;
+    let copy = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&target.url)
+        .await?;
+    let result = replicate(&cp, &source, &pool, &target, &copy).await;
+    if result.is_err() {
+        drop_slots(&pool, &source.name).await;
+    }
+    pool.close().await;
+    copy.close().await;
+    source.drop_database().await?;
+    target.drop_database().await?;
+    cp.stop().await?;
+    result
+}
+
+async fn replicate(
+    cp: &ControlPlane,
+    source: &TestDatabase,
+    pool: &PgPool,
+    target: &TestDatabase,
+    copy: &PgPool,
+) -> anyhow::Result<()> {
+    let (env, cluster) = cp.default_cluster().await?;
+    let base = format!("/connect/v1/environments/{env}/clusters/{cluster}/connectors");
+    sqlx::query(ACCOUNTS_DDL).execute(pool).await?;
+    // The same table on the other side: the types then match exactly.
+    sqlx::query(ACCOUNTS_DDL).execute(copy).await?;
+    // The snapshot: enough rows for the sink to COPY them.
+    sqlx::query(
+        "INSERT INTO accounts SELECT g, 'name ' || g, g * 1.25, g / 3.0, g % 2 = 0, \
+         jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)), \
+         '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 hour 1.5 seconds', NULL \
+         FROM generate_series(1, 20) g",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("INSERT INTO accounts (id, name, note) VALUES (21, $1, $2)")
+        .bind("tab\there, new\nline, back\\slash \\N, 'single' \"double\" Grüße 東京 🚀")
+        .bind("\\.")
+        .execute(pool)
+        .await?;
+
+    let prefix = unique("cdc");
+    let topic = format!("{prefix}.public.accounts");
+    let source_path = format!("{base}/accounts-cdc");
+    let (code, body) = cp
+        .call(
+            "PUT",
+            &format!("{source_path}/config"),
+            Some(json!({
+                "connector.class": "PostgresCdcSourceV2",
+                "database.hostname": "127.0.0.1",
+                "database.port": "5432",
+                "database.user": "postgres",
+                "database.password": "unused-with-trust-auth",
+                "database.dbname": source.name,
+                "database.sslmode": "disable",
+                "topic.prefix": prefix,
+                "table.include.list": "public\\.accounts",
+                "output.data.format": "JSON",
+                "after.state.only": "true",
+                "tasks.max": "1",
+            })),
+        )
+        .await?;
+    check_eq!(code, 200, "{body}");
+    cp.eventually("the snapshot in Kafka", Duration::from_secs(90), || async {
+        Ok((kafka::high_watermark(&kafka_bootstrap(), &topic).unwrap_or(0) > 0).then_some(()))
+    })
+    .await?;
+
+    let sink_path = format!("{base}/accounts-copy");
+    let (code, body) = cp
+        .call(
+            "PUT",
+            &format!("{sink_path}/config"),
+            Some(json!({
+                "connector.class": "PostgresSink",
+                "topics": topic,
+                "input.data.format": "JSON",
+                "connection.host": "127.0.0.1",
+                "connection.port": "5432",
+                "connection.user": "postgres",
+                "connection.password": "unused-with-trust-auth",
+                "db.name": target.name,
+                "ssl.mode": "disable",
+                "table.name.format": "accounts",
+                "insert.mode": "UPSERT",
+                "pk.mode": "record_key",
+                "pk.fields": "id",
+                "delete.enabled": "true",
+                "tasks.max": "1",
+            })),
+        )
+        .await?;
+    check_eq!(code, 200, "{body}");
+
+    for sql in [
+        // Several updates of one row, one setting NULLs.
+        "UPDATE accounts SET balance = 1 WHERE id = 1",
+        "UPDATE accounts SET balance = 2, note = 'second' WHERE id = 1",
+        "UPDATE accounts SET balance = 3, rate = NULL, tags = NULL WHERE id = 1",
+        "DELETE FROM accounts WHERE id = 2",
+        "INSERT INTO accounts (id) VALUES (100)",
+        // Inserted and deleted in one transaction.
+        "BEGIN; INSERT INTO accounts (id, name) VALUES (101, 'brief'); \
+         DELETE FROM accounts WHERE id = 101; COMMIT",
+        // Deleted, then back with other values.
+        "DELETE FROM accounts WHERE id = 4",
+        "INSERT INTO accounts (id, name, active) VALUES (4, 'back', true)",
+        // Many rows in one transaction: a batch long enough to COPY.
+        "UPDATE accounts SET active = NOT active, updated = updated + interval '1 day' WHERE id > 5",
+        "INSERT INTO accounts (id, name, balance, rate) \
+         SELECT g, repeat('x', g), g, g * 0.1 FROM generate_series(200, 229) g",
+        "DELETE FROM accounts WHERE id BETWEEN 205 AND 209",
+        "UPDATE accounts SET note = E'multi\\nline\\ttab \\\\N end' WHERE id = 21",
+    ] {
+        sqlx::raw_sql(sql).execute(pool).await?;
+    }
+
+    let expected = accounts(pool).await?;
+    check_eq!(expected.len(), 21 - 1 + 1 + 25, "the source table");
+    let status_path = format!("{sink_path}/status");
+    let waited = cp
+        .eventually(
+            "the copy identical to the source table",
+            Duration::from_secs(120),
+            || async {
+                let (_, status) = cp.call("GET", &status_path, None).await?;
+                if status["tasks"][0]["state"] == "FAILED" {
+                    anyhow::bail!("the sink failed: {}", status["tasks"][0]["trace"]);
+                }
+                Ok((accounts(copy).await.unwrap_or_default() == expected).then_some(()))
+            },
+        )
+        .await;
+    if let Err(e) = waited {
+        let last = accounts(copy).await.unwrap_or_default();
+        let missing = |a: &[Vec<Option<String>>], b: &[Vec<Option<String>>]| {
+            a.iter()
+                .filter(|r| !b.contains(r))
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        anyhow::bail!(
+            "{e:#}\nsource rows not in the copy:\n{}\ncopy rows not in the source:\n{}",
+            missing(&expected, &last),
+            missing(&last, &expected)
+        );
+    }
+    let one = &expected[0];
+    check_eq!(one[2].as_deref(), Some("3.00"), "{one:?}");
+    check_eq!(one[3], None);
+    check_eq!(one[7].as_deref(), Some("second"));
+
+    for path in [&sink_path, &source_path] {
+        let (code, body) = cp.call("DELETE", path, None).await?;
+        check_eq!(code, 200, "{body}");
+    }
+    cp.eventually("the slot dropped", Duration::from_secs(90), || async {
+        Ok(slots_of(pool, &source.name).await?.is_empty().then_some(()))
+    })
+    .await?;
     Ok(())
 }

@@ -351,6 +351,287 @@ async fn registry_rest_subset_compatibility_and_isolation() -> anyhow::Result<()
     cp.stop().await
 }
 
+fn typed(schema_type: &str, text: &str) -> Value {
+    json!({ "schemaType": schema_type, "schema": text })
+}
+
+/// Registers `body` under `subject`: the status and the answer.
+async fn register(cp: &ControlPlane, sr: &str, subject: &str, body: Value) -> (u16, Value) {
+    cp.call(
+        "POST",
+        &format!("{sr}/subjects/{subject}/versions"),
+        Some(body),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("register under {subject}: {e}"))
+}
+
+/// `POST /compatibility/…/versions/latest?verbose=true`: whether it is
+/// compatible, and the messages.
+async fn verbose_check(cp: &ControlPlane, sr: &str, subject: &str, body: Value) -> (bool, String) {
+    let (code, answer) = cp
+        .call(
+            "POST",
+            &format!("{sr}/compatibility/subjects/{subject}/versions/latest?verbose=true"),
+            Some(body),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("check under {subject}: {e}"));
+    assert_eq!(code, 200, "{answer}");
+    let messages = answer["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    (answer["is_compatible"] == json!(true), messages)
+}
+
+/// A 409 in Confluent's shape whose message names `error_type` at `path`.
+fn assert_conflict(code: u16, body: &Value, subject: &str, error_type: &str, path: &str) {
+    assert_eq!((code, &body["error_code"]), (409, &json!(409)), "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!(
+            "Schema being registered is incompatible with an earlier schema for subject \"{subject}\""
+        )) && message.contains(&format!("{{errorType:\"{error_type}\""))
+            && message.contains(&format!("'{path}'"))
+            && message.contains("{compatibility: '"),
+        "{message}"
+    );
+}
+
+/// JSON Schema and Protobuf subjects are held to the compatibility level
+/// like Avro ones, by Confluent's rules and with its error types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_schema_and_protobuf_compatibility() -> anyhow::Result<()> {
+    let cp = ControlPlane::start(ControlPlaneOptions::default()).await?;
+    let (env, _) = cp.default_cluster().await?;
+    let sr = format!("/schema-registry/v1/environments/{env}");
+
+    // JSON Schema, closed content model, BACKWARD (the default).
+    let people = "people-value";
+    let closed = |props: &str, required: &str| {
+        format!(
+            r#"{{"type":"object","properties":{{{props}}},"required":[{required}],"additionalProperties":false}}"#
+        )
+    };
+    let v1 = closed(r#""name":{"type":"string","maxLength":20}"#, r#""name""#);
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &v1)).await;
+    assert_eq!(code, 200, "{body}");
+    // An optional property, a longer maxLength, integer widened to number: fine.
+    let v2 = closed(
+        r#""name":{"type":"string","maxLength":40},"age":{"type":"integer"}"#,
+        r#""name""#,
+    );
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &v2)).await;
+    assert_eq!(code, 200, "{body}");
+    let v2_id = body["id"].clone();
+    let v3 = closed(
+        r#""name":{"type":"string","maxLength":40},"age":{"type":"number"}"#,
+        r#""name""#,
+    );
+    let (ok, messages) = verbose_check(&cp, &sr, people, typed("JSON", &v3)).await;
+    assert!(ok && messages.is_empty(), "{messages}");
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &v3)).await;
+    assert_eq!(code, 200, "{body}");
+    assert_ne!(body["id"], v2_id);
+
+    // A type change, a tighter maxLength, a new required property: refused,
+    // each named.
+    let bad_type = closed(
+        r#""name":{"type":"string","maxLength":40},"age":{"type":"string"}"#,
+        r#""name""#,
+    );
+    let (ok, messages) = verbose_check(&cp, &sr, people, typed("JSON", &bad_type)).await;
+    assert!(!ok, "{messages}");
+    assert!(
+        messages.contains("{errorType:\"TYPE_CHANGED\", description:\"A type at path '#/properties/age' is different between the new schema and the old schema\"}")
+            && messages.contains("{oldSchemaVersion: 3}")
+            && messages.contains("{compatibility: 'BACKWARD'}"),
+        "{messages}"
+    );
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &bad_type)).await;
+    assert_conflict(code, &body, people, "TYPE_CHANGED", "#/properties/age");
+    let shorter = closed(
+        r#""name":{"type":"string","maxLength":10},"age":{"type":"number"}"#,
+        r#""name""#,
+    );
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &shorter)).await;
+    assert_conflict(
+        code,
+        &body,
+        people,
+        "MAX_LENGTH_DECREASED",
+        "#/properties/name/maxLength",
+    );
+    let required = closed(
+        r#""name":{"type":"string","maxLength":40},"age":{"type":"number"},"email":{"type":"string"}"#,
+        r#""name","email""#,
+    );
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &required)).await;
+    assert_conflict(
+        code,
+        &body,
+        people,
+        "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
+        "#/properties/email",
+    );
+    let (_, versions) = cp
+        .call("GET", &format!("{sr}/subjects/{people}/versions"), None)
+        .await?;
+    assert_eq!(
+        versions,
+        json!([1, 2, 3]),
+        "refused schemas are not versions"
+    );
+
+    // FORWARD on the subject: old closed readers refuse a new property.
+    let (code, _) = cp
+        .call(
+            "PUT",
+            &format!("{sr}/config/{people}"),
+            Some(json!({"compatibility": "FORWARD"})),
+        )
+        .await?;
+    assert_eq!(code, 200);
+    let extra = closed(
+        r#""name":{"type":"string","maxLength":40},"age":{"type":"number"},"nick":{"type":"string"}"#,
+        r#""name""#,
+    );
+    let (code, body) = register(&cp, &sr, people, typed("JSON", &extra)).await;
+    assert_conflict(
+        code,
+        &body,
+        people,
+        "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+        "#/properties/nick",
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("The old schema has a closed content model"),
+        "{body}"
+    );
+
+    // An open content model: a typed property it never declared may
+    // already be in the data with any type.
+    let events = "events-value";
+    let open = r#"{"type":"object","properties":{"id":{"type":"string"}}}"#;
+    let (code, body) = register(&cp, &sr, events, typed("JSON", open)).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = register(
+        &cp,
+        &sr,
+        events,
+        typed(
+            "JSON",
+            r#"{"type":"object","properties":{"id":{"type":"string"},"at":{"type":"integer"}}}"#,
+        ),
+    )
+    .await;
+    assert_conflict(
+        code,
+        &body,
+        events,
+        "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+        "#/properties/at",
+    );
+    // NONE lets it through.
+    let (code, _) = cp
+        .call(
+            "PUT",
+            &format!("{sr}/config/{events}"),
+            Some(json!({"compatibility": "NONE"})),
+        )
+        .await?;
+    assert_eq!(code, 200);
+    let (code, body) = register(
+        &cp,
+        &sr,
+        events,
+        typed(
+            "JSON",
+            r#"{"type":"object","properties":{"id":{"type":"string"},"at":{"type":"integer"}}}"#,
+        ),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    // Protobuf, BACKWARD.
+    let orders = "orders-proto-value";
+    let p1 = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  int64 id = 1;\n  string item = 2;\n  Status status = 3;\n}\nenum Status { NEW = 0; PAID = 1; }\n";
+    let (code, body) = register(&cp, &sr, orders, typed("PROTOBUF", p1)).await;
+    assert_eq!(code, 200, "{body}");
+    // A new field, a new enum value, a renamed field and int64 → uint64
+    // (both varints): all compatible.
+    let p2 = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  uint64 order_id = 1;\n  string item = 2;\n  Status status = 3;\n  double units = 4;\n}\nenum Status { NEW = 0; PAID = 1; SHIPPED = 2; }\n";
+    let (ok, messages) = verbose_check(&cp, &sr, orders, typed("PROTOBUF", p2)).await;
+    assert!(ok && messages.is_empty(), "{messages}");
+    let (code, body) = register(&cp, &sr, orders, typed("PROTOBUF", p2)).await;
+    assert_eq!(code, 200, "{body}");
+    // Field 4 reused as a string: another wire type.
+    let reused = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  uint64 order_id = 1;\n  string item = 2;\n  Status status = 3;\n  string units = 4;\n}\nenum Status { NEW = 0; PAID = 1; SHIPPED = 2; }\n";
+    let (ok, messages) = verbose_check(&cp, &sr, orders, typed("PROTOBUF", reused)).await;
+    assert!(!ok, "{messages}");
+    assert!(
+        messages.contains("{errorType:\"FIELD_SCALAR_KIND_CHANGED\", description:\"The kind of a SCALAR field at path '#/Order/4' in the new schema does not match its kind in the old schema\"}")
+            && messages.contains("{oldSchemaVersion: 2}"),
+        "{messages}"
+    );
+    let (code, body) = register(&cp, &sr, orders, typed("PROTOBUF", reused)).await;
+    assert_conflict(
+        code,
+        &body,
+        orders,
+        "FIELD_SCALAR_KIND_CHANGED",
+        "#/Order/4",
+    );
+    // Two existing fields moved into one oneof: only one case survives.
+    let oneof = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  oneof key {\n    uint64 order_id = 1;\n    string item = 2;\n  }\n  Status status = 3;\n  double units = 4;\n}\nenum Status { NEW = 0; PAID = 1; SHIPPED = 2; }\n";
+    let (code, body) = register(&cp, &sr, orders, typed("PROTOBUF", oneof)).await;
+    assert_conflict(
+        code,
+        &body,
+        orders,
+        "MULTIPLE_FIELDS_MOVED_TO_ONEOF",
+        "#/Order/key",
+    );
+    // A field turned into a message.
+    let message = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  uint64 order_id = 1;\n  Item item = 2;\n  Status status = 3;\n  double units = 4;\n}\nmessage Item { string sku = 1; }\nenum Status { NEW = 0; PAID = 1; SHIPPED = 2; }\n";
+    let (code, body) = register(&cp, &sr, orders, typed("PROTOBUF", message)).await;
+    assert_conflict(code, &body, orders, "FIELD_KIND_CHANGED", "#/Order/2");
+    // A new message is fine for new readers (BACKWARD); under FULL,
+    // dropping it again fails: the new schema cannot read old data of it.
+    let with_line = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  uint64 order_id = 1;\n  string item = 2;\n  Status status = 3;\n  double units = 4;\n}\nmessage Line { string sku = 1; }\nenum Status { NEW = 0; PAID = 1; SHIPPED = 2; }\n";
+    let (code, body) = register(&cp, &sr, orders, typed("PROTOBUF", with_line)).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = cp
+        .call(
+            "PUT",
+            &format!("{sr}/config/{orders}"),
+            Some(json!({"compatibility": "FULL"})),
+        )
+        .await?;
+    assert_eq!(code, 200);
+    let (ok, messages) = verbose_check(&cp, &sr, orders, typed("PROTOBUF", p2)).await;
+    assert!(!ok, "{messages}");
+    assert!(
+        messages.contains("{errorType:\"MESSAGE_REMOVED\", description:\"The new schema is missing a MESSAGE type at path '#/Line' in the old schema\"}")
+            && messages.contains("{compatibility: 'FULL'}"),
+        "{messages}"
+    );
+    let (_, versions) = cp
+        .call("GET", &format!("{sr}/subjects/{orders}/versions"), None)
+        .await?;
+    assert_eq!(versions, json!([1, 2, 3]));
+    cp.stop().await
+}
+
 // ------------------------------------------------------------ the data path
 
 fn mysql_admin_url() -> String {

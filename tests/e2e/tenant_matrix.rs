@@ -8,6 +8,10 @@
 //! Every answer is also checked against the document: its status must be
 //! documented for the operation and its body must validate against the
 //! documented schema, so the document cannot drift from the wire.
+//!
+//! The victim's Schema Registry holds a subject and a schema
+//! ([`seed_registry`]), so its operations are refused with real data behind
+//! the names, and every one of them is listed in [`REGISTRY_OPERATIONS`].
 
 use std::collections::BTreeSet;
 
@@ -16,6 +20,133 @@ use tributary_tests::kafka_bootstrap;
 
 use super::schemas::{self, Operation};
 use super::{Caller, Ids};
+
+/// The victim's registry: one subject, whose first version is schema 1 of
+/// the environment (ids are numbered per environment), with a
+/// subject-level compatibility level.
+pub const REGISTRY_SUBJECT: &str = "tenant-matrix-value";
+const REGISTRY_SCHEMA_ID: &str = "1";
+const REGISTRY_VERSION: &str = "1";
+/// A field name only the victim's schema has: no answer to another tenant may show it.
+const REGISTRY_MARKER: &str = "victimOnlyField";
+const REGISTRY: &str = "/schema-registry/v1/environments/{env}";
+/// The Schema Registry's media type, of its answers and errors.
+const REGISTRY_MEDIA_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+
+/// Every Schema Registry operation of our document. Each names the
+/// environment in its path; one added to the document but not here fails
+/// the matrix, and one here but gone from the document fails it too.
+pub const REGISTRY_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/schema-registry/v1/environments/{env}/subjects"),
+    ("POST", "/schema-registry/v1/environments/{env}/subjects/{subject}"),
+    ("DELETE", "/schema-registry/v1/environments/{env}/subjects/{subject}"),
+    ("GET", "/schema-registry/v1/environments/{env}/subjects/{subject}/versions"),
+    ("POST", "/schema-registry/v1/environments/{env}/subjects/{subject}/versions"),
+    ("GET", "/schema-registry/v1/environments/{env}/subjects/{subject}/versions/{version}"),
+    ("GET", "/schema-registry/v1/environments/{env}/subjects/{subject}/versions/{version}/schema"),
+    ("GET", "/schema-registry/v1/environments/{env}/schemas/types"),
+    ("GET", "/schema-registry/v1/environments/{env}/schemas/ids/{id}"),
+    ("GET", "/schema-registry/v1/environments/{env}/schemas/ids/{id}/schema"),
+    ("GET", "/schema-registry/v1/environments/{env}/schemas/ids/{id}/versions"),
+    ("GET", "/schema-registry/v1/environments/{env}/schemas/ids/{id}/subjects"),
+    ("GET", "/schema-registry/v1/environments/{env}/config"),
+    ("PUT", "/schema-registry/v1/environments/{env}/config"),
+    ("GET", "/schema-registry/v1/environments/{env}/config/{subject}"),
+    ("PUT", "/schema-registry/v1/environments/{env}/config/{subject}"),
+    ("DELETE", "/schema-registry/v1/environments/{env}/config/{subject}"),
+    ("POST", "/schema-registry/v1/environments/{env}/compatibility/subjects/{subject}/versions"),
+    ("POST", "/schema-registry/v1/environments/{env}/compatibility/subjects/{subject}/versions/{version}"),
+];
+
+/// The victim's Avro schema.
+fn registry_schema() -> String {
+    json!({"type": "record", "name": "Secret", "namespace": "victim",
+           "fields": [{"name": REGISTRY_MARKER, "type": "string"}]})
+    .to_string()
+}
+
+/// What another tenant sends to a registry write: a body that would
+/// succeed in its own registry, so only the environment check stands
+/// between it and the victim's data.
+fn registry_body(path: &str) -> Value {
+    if path.contains("/config") {
+        json!({"compatibility": "NONE"})
+    } else {
+        let schema = json!({"type": "record", "name": "Intruder",
+                            "fields": [{"name": "pwned", "type": "string", "default": ""}]});
+        json!({"schema": schema.to_string()})
+    }
+}
+
+/// Fills the victim's registry (`owner` is the victim's administrator,
+/// `env` its environment): [`REGISTRY_SUBJECT`] with one version, schema
+/// [`REGISTRY_SCHEMA_ID`], and a subject-level level FULL.
+pub async fn seed_registry(owner: &Caller, env: &str) -> anyhow::Result<()> {
+    let base = REGISTRY.replace("{env}", env);
+    let registered = owner
+        .expect(
+            200,
+            "POST",
+            &format!("{base}/subjects/{REGISTRY_SUBJECT}/versions"),
+            Some(json!({ "schema": registry_schema() })),
+        )
+        .await?;
+    anyhow::ensure!(
+        registered["id"].as_i64() == REGISTRY_SCHEMA_ID.parse().ok(),
+        "the victim's first schema must be id {REGISTRY_SCHEMA_ID}: {registered}"
+    );
+    owner
+        .expect(
+            200,
+            "PUT",
+            &format!("{base}/config/{REGISTRY_SUBJECT}"),
+            Some(json!({"compatibility": "FULL"})),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The victim's registry is as [`seed_registry`] left it: the attempts of
+/// other tenants (registering, deleting, changing levels) changed nothing.
+async fn assert_registry_intact(owner: &Caller, env: &str) -> anyhow::Result<()> {
+    let base = REGISTRY.replace("{env}", env);
+    let subjects = owner
+        .expect(200, "GET", &format!("{base}/subjects"), None)
+        .await?;
+    anyhow::ensure!(
+        subjects == json!([REGISTRY_SUBJECT]),
+        "the victim's subjects changed: {subjects}"
+    );
+    let latest = owner
+        .expect(
+            200,
+            "GET",
+            &format!("{base}/subjects/{REGISTRY_SUBJECT}/versions/latest"),
+            None,
+        )
+        .await?;
+    // The registry stores the schema's canonical form: compare as JSON.
+    let stored: Value =
+        serde_json::from_str(latest["schema"].as_str().unwrap_or_default()).unwrap_or_default();
+    let seeded: Value = serde_json::from_str(&registry_schema())?;
+    anyhow::ensure!(
+        latest["version"].as_i64() == REGISTRY_VERSION.parse().ok()
+            && latest["id"].as_i64() == REGISTRY_SCHEMA_ID.parse().ok()
+            && stored == seeded,
+        "the victim's subject changed: {latest}"
+    );
+    for (path, level) in [
+        (format!("{base}/config/{REGISTRY_SUBJECT}"), "FULL"),
+        (format!("{base}/config"), "BACKWARD"),
+    ] {
+        let config = owner.expect(200, "GET", &path, None).await?;
+        anyhow::ensure!(
+            config["compatibilityLevel"] == level,
+            "GET {path}: the victim's level changed: {config}"
+        );
+    }
+    Ok(())
+}
 
 /// How an operation keeps another tenant out.
 pub enum Entry {
@@ -85,6 +216,8 @@ pub fn entry(method: &str, path: &str) -> Option<Entry> {
         // Every Connect v1 and Kafka-Connect-compatible operation names the
         // environment and cluster in its path.
         (_, p) if p.starts_with(connect) || p.starts_with(compat) => Named,
+        // Every Schema Registry operation names the environment in its path.
+        (m, p) if REGISTRY_OPERATIONS.contains(&(m, p)) => Named,
         _ => return None,
     })
 }
@@ -104,6 +237,9 @@ fn known() -> Vec<(&'static str, &'static str)> {
         ("POST", "/iam/v2/api-keys"),
         ("POST", "/iam/v2/role-bindings"),
     ]
+    .into_iter()
+    .chain(REGISTRY_OPERATIONS.iter().copied())
+    .collect()
 }
 
 /// The value of a path or required query parameter for `ids`; None when unknown.
@@ -115,6 +251,9 @@ fn param(name: &str, path: &str, ids: &Ids<'_>) -> Option<String> {
             "connector_name" | "connector" | "name" => ids.connector,
             "plugin_name" | "plugin" => "DatagenSource",
             "task_id" | "task" => "0",
+            "subject" => REGISTRY_SUBJECT,
+            "version" => REGISTRY_VERSION,
+            "id" if path.starts_with(REGISTRY) => REGISTRY_SCHEMA_ID,
             "id" => {
                 let by_prefix = [
                     ("/org/v2/organizations/", ids.org),
@@ -191,9 +330,28 @@ fn is_error_body(body: &Value) -> bool {
         && !generic
 }
 
+/// The documented schema of a Schema Registry answer, which has the
+/// registry's media type rather than `application/json`.
+fn registry_response_schema(doc: &Value, op: &Operation, status: u16) -> Option<Value> {
+    let mut response = doc["paths"][&op.path][op.method.to_ascii_lowercase()]["responses"]
+        [status.to_string()]
+    .clone();
+    if let Some(r) = response["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        response = doc["components"]["responses"][name].clone();
+    }
+    let mut full = response["content"][REGISTRY_MEDIA_TYPE]["schema"]
+        .as_object()?
+        .clone();
+    full.insert("components".into(), doc["components"].clone());
+    Some(Value::Object(full))
+}
+
 /// The answer validates against the document (its status documented).
 fn conforms(doc: &Value, op: &Operation, status: u16, body: &Value, what: &str) {
-    match schemas::our_response_schema(doc, &op.method, &op.path, status) {
+    let schema = schemas::our_response_schema(doc, &op.method, &op.path, status)
+        .or_else(|| registry_response_schema(doc, op, status));
+    match schema {
         Some(schema) => schemas::check_with(&schema, body, what),
         None => assert!(
             body.is_null() || status == 200,
@@ -261,6 +419,7 @@ pub async fn assert_isolated_by_our_spec(
         let body_for = |ids: &Ids<'_>| match &e {
             Entry::NamedInBody(f) => Some(f(ids)),
             _ if op.method == "GET" || op.method == "DELETE" => None,
+            _ if op.path.starts_with(REGISTRY) => Some(registry_body(&op.path)),
             _ => Some(json!({})),
         };
         match &e {
@@ -289,6 +448,7 @@ pub async fn assert_isolated_by_our_spec(
                     a.status,
                     a.body
                 );
+                no_ids(&a.body, &[REGISTRY_MARKER], &what)?;
                 conforms(&doc, op, a.status, &a.body, &what);
             }
             Entry::OwnList => {
@@ -440,6 +600,12 @@ pub async fn assert_own_reads_conform(
         if (200..300).contains(&a.status) {
             ok += 1;
         }
+    }
+    if schemas::our_operations()
+        .iter()
+        .any(|o| o.path.starts_with(REGISTRY))
+    {
+        assert_registry_intact(owner, ids.env).await?;
     }
     Ok(ok)
 }

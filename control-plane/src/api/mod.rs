@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(iam::public_routes())
         // Bodies above TRIBUTARY_MAX_BODY_BYTES: 413 with an error body.
         .layer(from_fn_with_state(state.clone(), auth::limits::limit_body))
-        // Unauthenticated 401s (and 413s) on /connect are rendered in the Connect shape too.
+        // Unauthenticated 401s (and 413s) on /connect and /schema-registry are rendered in their shapes too.
         .layer(from_fn(connect_shape_for_connect_paths))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -91,6 +91,10 @@ async fn connect_shape_for_connect_paths(
         // The Kafka-Connect-compatible root: upstream's error bodies, for
         // its handlers' errors, 401s, 413s and unknown routes alike.
         crate::error::upstream_error_shape(req, next).await
+    } else if req.uri().path().starts_with("/schema-registry/") {
+        // Confluent's `{"error_code","message"}` for 413s and unknown
+        // registry paths too, which never reach the registry's own layer.
+        schema_registry::error_shape(req, next).await
     } else {
         next.run(req).await
     }

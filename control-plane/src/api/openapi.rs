@@ -4,7 +4,8 @@
 //! `GET /openapi.json` and interactive docs (Swagger UI, its assets embedded
 //! in the binary) at `GET /docs`.
 //!
-//! The worker protocol (`/internal/v1/…`) is not public and not in it.
+//! The worker protocol (`/internal/v1/…`, including the workers' door to
+//! the Schema Registry) is not public and not in it.
 //! `openapi/openapi.json` is this document, checked in; regenerate it with
 //! `cargo run -p tributary-control-plane -- openapi > openapi/openapi.json`
 //! (a test fails while it is stale).
@@ -19,6 +20,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use super::schema_registry::{self, openapi_types as registry};
 use super::{audit, cmk, compat, connect, health, iam, metrics, ops, org, schemas, AppState};
 
 const DESCRIPTION: &str = "\
@@ -26,7 +28,8 @@ Tributary is a multi-tenant managed connector service for Apache Kafka. Its API 
 Cloud's paths and shapes: organizations and environments (`/org/v2`), Kafka clusters (`/cmk/v2`), \
 service accounts, users, API keys and role bindings (`/iam/v2`), and connectors (`/connect/v1`), \
 plus upstream Kafka Connect's extras (stop, per-task restart, topics, offsets, PATCH config) under \
-the same prefix.
+the same prefix. Every environment has a Confluent-compatible Schema Registry \
+(`/schema-registry/v1/environments/{env}`).
 
 **Authentication.** HTTP Basic with an API key and its secret (`cloud-api-key`), or a Bearer JWT \
 (`bearer`): a console token from `POST /auth/v1/login` or a token of the configured single-sign-on \
@@ -42,8 +45,9 @@ Nothing answers 409 because a rebalance is in progress.
 **Errors.** `/org`, `/cmk`, `/iam`, `/audit` and `/ops` answer Confluent's v2 error body \
 `{\"errors\": [{\"status\", \"code\", \"title\", \"detail\", \"source\"}]}`; `/connect` answers \
 Confluent Connect's `{\"error\": {\"code\", \"message\"}}`; the Kafka-Connect-compatible root \
-(`/compat/connect/…`) answers upstream's `{\"error_code\", \"message\"}`. Lists page with `page_size` (1–100) and \
-`page_token`, following `metadata.next`.
+(`/compat/connect/…`) answers upstream's `{\"error_code\", \"message\"}`; the Schema Registry \
+answers Confluent's `{\"error_code\", \"message\"}` with its finer codes (40401: subject not \
+found, …). Lists page with `page_size` (1–100) and `page_token`, following `metadata.next`.
 
 **Secrets.** Password-typed connector config values are encrypted at rest and returned masked as \
 `****************`; writing the mask back keeps the stored value.
@@ -140,6 +144,25 @@ Confluent Connect's `{\"error\": {\"code\", \"message\"}}`; the Kafka-Connect-co
         compat::plugins::list,
         compat::plugins::config_defs,
         compat::plugins::validate,
+        schema_registry::register,
+        schema_registry::lookup,
+        schema_registry::list_subjects,
+        schema_registry::list_versions,
+        schema_registry::get_version,
+        schema_registry::get_version_schema,
+        schema_registry::delete_subject,
+        schema_registry::schema_types,
+        schema_registry::get_schema,
+        schema_registry::get_schema_text,
+        schema_registry::schema_versions,
+        schema_registry::schema_subjects,
+        schema_registry::get_global_config,
+        schema_registry::put_global_config,
+        schema_registry::get_subject_config,
+        schema_registry::put_subject_config,
+        schema_registry::delete_subject_config,
+        schema_registry::check_all_versions,
+        schema_registry::check_version,
         audit::list,
         ops::list_workers,
         ops::reconciler,
@@ -150,7 +173,7 @@ Confluent Connect's `{\"error\": {\"code\", \"message\"}}`; the Kafka-Connect-co
         health::ready,
     ),
     components(
-        schemas(schemas::Failure, schemas::ConnectFailure, schemas::UpstreamError),
+        schemas(schemas::Failure, schemas::ConnectFailure, schemas::UpstreamError, registry::RegistryError),
         responses(
         schemas::BadRequest,
         schemas::Unauthorized,
@@ -184,6 +207,14 @@ Confluent Connect's `{\"error\": {\"code\", \"message\"}}`; the Kafka-Connect-co
         schemas::CompatTooManyRequests,
         schemas::CompatUnavailable,
         schemas::CompatInternalError,
+        registry::RegistryBadRequest,
+        registry::RegistryUnauthorized,
+        registry::RegistryForbidden,
+        registry::RegistryNotFound,
+        registry::RegistryConflict,
+        registry::RegistryUnprocessable,
+        registry::RegistryTooManyRequests,
+        registry::RegistryInternalError,
         )
     ),
     modifiers(&SecuritySchemes),
@@ -202,6 +233,7 @@ Confluent Connect's `{\"error\": {\"code\", \"message\"}}`; the Kafka-Connect-co
         (name = "Offsets (connect/v1)", description = "Read, alter and reset a connector's offsets."),
         (name = "Connector plugins (connect/v1)", description = "The plugin catalogue and config validation."),
         (name = "Kafka Connect compatible", description = "Upstream Apache Kafka Connect's REST API, per cluster at `/compat/connect/environments/{environment_id}/clusters/{kafka_cluster_id}`: existing Kafka Connect clients and tools pointed at that URL work unchanged. Errors are upstream's `{\"error_code\", \"message\"}`. Differences: writes record desired state and never answer 409 for a rebalance; password-typed config values are returned masked (`****************`, sending the mask back keeps the stored value); PROVISIONING reads UNASSIGNED and DEGRADED reads RUNNING."),
+        (name = "Schema Registry (v1)", description = "Every environment's own Schema Registry, at `/schema-registry/v1/environments/{env}`: Confluent's Schema Registry REST API for the operations converters and users need, so Confluent serializers and tools pointed at that URL (`schema.registry.url`, with an API key and secret as `basic.auth.user.info`) work unchanged. Answers and errors have the content type `application/vnd.schemaregistry.v1+json`; errors are Confluent's `{\"error_code\", \"message\"}`. Schema ids are numbered per environment from 1. Compatibility levels are enforced for Avro, JSON Schema and Protobuf. Any role that sees the environment reads its registry; changes need OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or ConnectManager on it."),
         (name = "Audit", description = "Who did what, when, with what outcome."),
         (name = "Operations", description = "The operator's views of the fleet (tenants get 404)."),
         (name = "Health", description = "Liveness and readiness probes."),

@@ -13,8 +13,10 @@ pub mod jdbc;
 pub mod mqtt;
 pub mod nats;
 pub mod postgres_cdc;
+pub mod rabbitmq;
 pub mod redis;
 pub mod sink_config;
+pub mod source_config;
 
 use std::collections::BTreeMap;
 
@@ -228,6 +230,8 @@ pub fn catalogue() -> Vec<&'static dyn ConnectorPlugin> {
         &mqtt::MqttSink,
         &nats::NatsSource,
         &nats::NatsSink,
+        &rabbitmq::RabbitMqSource,
+        &rabbitmq::RabbitMqSink,
         &postgres_cdc::PostgresCdcSource,
     ]
 }
@@ -239,12 +243,36 @@ pub fn find(class: &str) -> Option<&'static dyn ConnectorPlugin> {
         .find(|p| p.class() == class || p.aliases().contains(&class))
 }
 
-/// Full validation of a connector config against its plugin: common keys,
-/// the plugin's definitions, then the plugin's own checks. Returns every
-/// problem, each naming its key.
+/// Every key a connector of `plugin` takes, as listed and validated: the
+/// common keys, the plugin's own, and for sources the error-handling and
+/// delivery (exactly-once) keys every source accepts (sinks list theirs
+/// through `sink_config`).
+pub fn definitions(plugin: &dyn ConnectorPlugin) -> Vec<ConfigDef> {
+    let mut defs = config::common_defs();
+    defs.extend(plugin.config_defs());
+    if plugin.connector_type() == ConnectorType::Source {
+        for def in crate::runtime::errors::defs()
+            .into_iter()
+            .chain(source_config::defs())
+        {
+            if !defs.iter().any(|d| d.name == def.name) {
+                defs.push(def);
+            }
+        }
+    }
+    defs
+}
+
+/// Full validation of a connector config against its plugin: every key of
+/// [`definitions`], then the plugin's own checks. Returns every problem,
+/// each naming its key.
 pub fn validate(plugin: &dyn ConnectorPlugin, config: &Config) -> Vec<FieldError> {
-    let mut errors = config::check_defs(&config::common_defs(), config);
-    errors.extend(config::check_defs(&plugin.config_defs(), config));
+    let mut errors = config::check_defs(&definitions(plugin), config);
+    if plugin.connector_type() == ConnectorType::Source && errors.is_empty() {
+        // What the definitions cannot express (ranges across keys).
+        errors.extend(crate::runtime::errors::validate(config));
+        errors.extend(source_config::validate(config));
+    }
     if errors.is_empty() {
         errors.extend(plugin.validate_extra(config));
     }

@@ -9,14 +9,16 @@ use std::time::Duration;
 use super::config::{flag, list, non_empty, number};
 use super::{Config, ConfigDef, ConfigType, ConnectorType, FieldError, Importance};
 use crate::converters::{self, Format, Side};
+use crate::runtime::errors::{self as error_handling, ErrorSettings};
 
 pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
 pub const INPUT_DATA_FORMAT: &str = "input.data.format";
 pub const INPUT_KEY_FORMAT: &str = "input.key.format";
-pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
-pub const ERRORS_LOG_ENABLE: &str = "errors.log.enable";
-pub const ERRORS_LOG_INCLUDE_MESSAGES: &str = "errors.log.include.messages";
+pub use crate::runtime::errors::{
+    ERRORS_LOG_ENABLE, ERRORS_LOG_INCLUDE_MESSAGES, ERRORS_RETRY_DELAY_MAX_MS,
+    ERRORS_RETRY_TIMEOUT, ERRORS_TOLERANCE,
+};
 pub const DLQ_TOPIC: &str = "errors.deadletterqueue.topic.name";
 pub const DLQ_REPLICATION: &str = "errors.deadletterqueue.topic.replication.factor";
 pub const DLQ_CONTEXT_HEADERS: &str = "errors.deadletterqueue.context.headers.enable";
@@ -41,7 +43,7 @@ pub fn defs() -> Vec<ConfigDef> {
     use ConfigType::*;
     const GROUP: &str = "Input";
     const ERRORS: &str = "Error handling";
-    vec![
+    let mut defs = vec![
         ConfigDef::new(TOPICS, List)
             .importance(Importance::High)
             .group(GROUP)
@@ -85,27 +87,17 @@ pub fn defs() -> Vec<ConfigDef> {
             .min(0)
             .importance(Importance::Low)
             .group(ERRORS)
-            .doc("Max retries", "How often a batch the destination refused for a transient reason is retried before the task fails."),
+            .doc("Max retries", "How often writing a batch (put and flush) that the destination refused for a transient reason is retried before the task fails. Conversions and transforms retry per errors.retry.timeout instead."),
         ConfigDef::new(RETRY_BACKOFF_MS, Int)
             .default("3000")
             .min(0)
             .importance(Importance::Low)
             .group(ERRORS)
-            .doc("Retry backoff (ms)", "Wait before the first retry; doubles with each retry, up to a minute."),
-        ConfigDef::new(ERRORS_TOLERANCE, String)
-            .default("none")
-            .allowed(&["none", "all"])
-            .group(ERRORS)
-            .doc("Errors tolerance", "none: a record that cannot be converted or transformed fails the task. all: such records are skipped (and sent to the dead letter queue, if set)."),
-        ConfigDef::new(ERRORS_LOG_ENABLE, Boolean)
-            .default("false")
-            .group(ERRORS)
-            .doc("Log errors", "Log each skipped record's topic, partition, offset and error."),
-        ConfigDef::new(ERRORS_LOG_INCLUDE_MESSAGES, Boolean)
-            .default("false")
-            .importance(Importance::Low)
-            .group(ERRORS)
-            .doc("Log error messages", "Also log the skipped record's key and value."),
+            .doc("Retry backoff (ms)", "Wait before the first retry of a batch the destination refused for a transient reason; doubles with each retry, up to a minute."),
+    ];
+    // errors.tolerance, errors.retry.*, errors.log.*: shared with sources.
+    defs.extend(error_handling::defs());
+    defs.extend([
         ConfigDef::new(DLQ_TOPIC, String)
             .group(ERRORS)
             .doc("Dead letter queue topic", "Topic that receives the original bytes of every skipped record; created with one partition if missing."),
@@ -120,7 +112,8 @@ pub fn defs() -> Vec<ConfigDef> {
             .importance(Importance::Low)
             .group(ERRORS)
             .doc("Dead letter queue context headers", "Add __connect.errors.* headers (origin topic, partition, offset, stage, exception) to dead letter records."),
-    ]
+    ]);
+    defs
 }
 
 /// Checks the definitions cannot express; each error names its key.
@@ -141,6 +134,7 @@ pub fn validate(config: &Config) -> Vec<FieldError> {
     }
     // key.converter / value.converter and the data formats.
     errors.extend(converters::validate(config, ConnectorType::Sink));
+    errors.extend(error_handling::validate(config));
     if let Some(dlq) = non_empty(config, DLQ_TOPIC) {
         if topics.iter().any(|t| t == dlq) {
             errors.push(FieldError::new(
@@ -173,10 +167,8 @@ pub struct SinkSettings {
     /// How values and keys are read (see [`converters::select`]).
     pub value_format: Format,
     pub key_format: Format,
-    /// `errors.tolerance=all`.
-    pub tolerate_errors: bool,
-    pub log_errors: bool,
-    pub log_messages: bool,
+    /// `errors.tolerance`, `errors.retry.*`, `errors.log.*`.
+    pub errors: ErrorSettings,
     pub dead_letter_queue: Option<DeadLetterQueue>,
     /// Most records per `put`: `max.poll.records` when set, else
     /// `batch.sizes`, else 500. Batches are not tied to `max.poll.records`
@@ -212,14 +204,11 @@ impl SinkSettings {
             Some(_) => number(config, MAX_POLL_RECORDS, DEFAULT_BATCH)?,
             None => number(config, BATCH_SIZES, DEFAULT_BATCH)?,
         };
-        let tolerance = non_empty(config, ERRORS_TOLERANCE).unwrap_or("none");
         Ok(SinkSettings {
             subscription,
             value_format,
             key_format,
-            tolerate_errors: tolerance.eq_ignore_ascii_case("all"),
-            log_errors: flag(config, ERRORS_LOG_ENABLE, false)?,
-            log_messages: flag(config, ERRORS_LOG_INCLUDE_MESSAGES, false)?,
+            errors: ErrorSettings::parse(config)?,
             dead_letter_queue,
             batch_size: batch_size.max(1),
             max_poll_interval_ms: number(
@@ -266,7 +255,7 @@ mod tests {
         );
         assert_eq!(s.value_format, Format::Json { schemas: false });
         assert_eq!(s.key_format, Format::JsonOrString);
-        assert!(!s.tolerate_errors);
+        assert_eq!(s.errors, ErrorSettings::default());
         assert_eq!(s.dead_letter_queue, None);
         assert_eq!(s.batch_size, 500);
         assert_eq!(s.auto_offset_reset, "earliest");
@@ -316,6 +305,51 @@ mod tests {
     }
 
     #[test]
+    fn error_handling_keys_are_defined_validated_and_parsed() {
+        let defs = defs();
+        for key in [
+            ERRORS_TOLERANCE,
+            ERRORS_RETRY_TIMEOUT,
+            ERRORS_RETRY_DELAY_MAX_MS,
+            ERRORS_LOG_ENABLE,
+            ERRORS_LOG_INCLUDE_MESSAGES,
+            MAX_RETRIES,
+            RETRY_BACKOFF_MS,
+        ] {
+            let def = defs.iter().find(|d| d.name == key);
+            assert!(
+                def.is_some_and(|d| !d.documentation.is_empty()),
+                "{key} is not documented"
+            );
+        }
+        assert_eq!(
+            defs.iter()
+                .find(|d| d.name == ERRORS_RETRY_TIMEOUT)
+                .and_then(|d| d.default_value),
+            Some("0")
+        );
+        let errs = validate(&cfg(&[("topics", "t"), ("errors.retry.timeout", "-5")]));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].key, ERRORS_RETRY_TIMEOUT);
+        assert!(errs[0].message.contains("must be an integer ≥ -1"));
+        let errs = validate(&cfg(&[
+            ("topics", "t"),
+            ("errors.retry.delay.max.ms", "soon"),
+        ]));
+        assert_eq!(errs[0].key, ERRORS_RETRY_DELAY_MAX_MS);
+        let s = SinkSettings::parse(&cfg(&[
+            ("topics", "t"),
+            ("errors.retry.timeout", "600000"),
+            ("errors.retry.delay.max.ms", "30000"),
+        ]))
+        .unwrap();
+        assert_eq!(s.errors.retry_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(s.errors.retry_delay_max, Duration::from_secs(30));
+        let err = SinkSettings::parse(&cfg(&[("topics", "t"), ("max.retries", "-1")])).unwrap_err();
+        assert_eq!(err.key, MAX_RETRIES);
+    }
+
+    #[test]
     fn dead_letter_queue_settings() {
         let s = SinkSettings::parse(&cfg(&[
             ("topics", "t"),
@@ -323,7 +357,7 @@ mod tests {
             ("errors.deadletterqueue.topic.name", "dlq-t"),
         ]))
         .unwrap();
-        assert!(s.tolerate_errors);
+        assert!(s.errors.tolerate);
         assert_eq!(
             s.dead_letter_queue,
             Some(DeadLetterQueue {

@@ -81,6 +81,7 @@ mod tests {
         let out = bytes(Some(&v)).unwrap();
         assert_eq!(
             String::from_utf8(out.clone()).unwrap(),
+            // Fields keep the value's order (the record's schema order).
             r#"{"orderid":7,"address":{"city":"City_1"},"orderunits":2.5}"#
         );
         let back: Value = serde_json::from_slice(&out).unwrap();

@@ -53,6 +53,20 @@ pub enum ConvertError {
     Deserialize { topic: String, reason: String },
 }
 
+impl ConvertError {
+    /// Whether converting again may succeed: the Schema Registry was
+    /// unavailable (unreachable, 5xx, 429). A payload that cannot be read
+    /// or a schema the registry refuses stays that way. The registry
+    /// converters quote the registry's error in `reason`, so an outage is
+    /// recognised by [`registry::UNAVAILABLE`], which only
+    /// `RegistryError::Unavailable` writes.
+    pub fn is_retriable(&self) -> bool {
+        let (ConvertError::Serialize { reason, .. } | ConvertError::Deserialize { reason, .. }) =
+            self;
+        reason.contains(registry::UNAVAILABLE)
+    }
+}
+
 /// Turns a record key or value into the bytes written to Kafka, as Kafka
 /// Connect's `Converter.fromConnectData` does. `None` (or JSON null) is a
 /// Kafka null, so tombstones stay tombstones.
@@ -624,6 +638,40 @@ mod tests {
         );
         let plain = c.to_connect_data("t", Some(br#"{"id":7}"#)).await.unwrap();
         assert_eq!(plain.schema, None);
+    }
+
+    #[tokio::test]
+    async fn registry_outages_are_retriable_bad_payloads_are_not() {
+        let reg = registry::MemoryRegistry::new();
+        let id = reg.insert(
+            "AVRO",
+            r#"{"type":"record","name":"r","fields":[{"name":"a","type":"int"}]}"#,
+        );
+        let c = RecordConverter::new(Format::Avro, Side::Value, Some(reg.clone())).unwrap();
+        let bytes = wire::frame(id, &[2]);
+        reg.fail_next(1);
+        let err = c.deserialize("t", Some(&bytes)).await.unwrap_err();
+        assert!(err.is_retriable(), "{err}");
+        assert_eq!(
+            c.deserialize("t", Some(&bytes)).await.unwrap(),
+            Some(serde_json::json!({"a": 1}))
+        );
+        reg.fail_next(1);
+        let err = c
+            .serialize("t", Some(&serde_json::json!({"b": 1})))
+            .await
+            .unwrap_err();
+        assert!(err.is_retriable(), "{err}");
+        // Not the registry's fault: unknown schema, no magic byte, bad JSON.
+        let err = c
+            .deserialize("t", Some(&wire::frame(99, &[2])))
+            .await
+            .unwrap_err();
+        assert!(!err.is_retriable(), "{err}");
+        let err = c.deserialize("t", Some(b"{}")).await.unwrap_err();
+        assert!(!err.is_retriable(), "{err}");
+        let err = JsonConverter.deserialize("t", Some(b"{oops")).unwrap_err();
+        assert!(!err.is_retriable(), "{err}");
     }
 
     #[tokio::test]

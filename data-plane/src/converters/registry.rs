@@ -3,6 +3,12 @@
 //! environment registry through the control plane
 //! (`/internal/v1/schema-registry/environments/{env}`, worker token);
 //! [`MemoryRegistry`] stands in for it in tests.
+//!
+//! A registry that cannot be reached, or answers 5xx or 429, is retried by
+//! the client for a while; when the client gives up the call fails with
+//! [`RegistryError::Unavailable`], which the runtime treats as retriable
+//! (`errors.retry.timeout`, see `runtime::errors`). Any other answer is
+//! final: retrying a 404 or a 422 cannot help.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -28,9 +34,25 @@ pub enum RegistryError {
         code: i64,
         message: String,
     },
-    /// Not reachable for long enough that the converter gives up.
+    /// Not reachable (or 5xx/429) for long enough that the client gives
+    /// up: retriable. The text starts with [`UNAVAILABLE`].
     #[error("Schema Registry unavailable: {0}")]
     Unavailable(String),
+    /// A success answer that is not what the API promises.
+    #[error("Schema Registry answered unreadably: {0}")]
+    Invalid(String),
+}
+
+/// How [`RegistryError::Unavailable`] reads. Converters quote registry
+/// errors in their messages, so [`ConvertError::is_retriable`](super::ConvertError::is_retriable)
+/// recognises an outage by this text.
+pub const UNAVAILABLE: &str = "Schema Registry unavailable: ";
+
+impl RegistryError {
+    /// Whether the call may succeed later (see [`RegistryError::Unavailable`]).
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, RegistryError::Unavailable(_))
+    }
 }
 
 #[async_trait]
@@ -51,12 +73,24 @@ struct Endpoint {
     base_url: String,
     token: Option<String>,
     http: reqwest::Client,
+    retry_for: Duration,
 }
 
 static ENDPOINT: OnceLock<Endpoint> = OnceLock::new();
 
+/// How long the client rides out an outage by itself (a control-plane
+/// restart) before a call fails as [`RegistryError::Unavailable`].
+pub const CLIENT_RETRY_FOR: Duration = Duration::from_secs(30);
+
 /// Called once by the worker: registry calls go to this control plane.
 pub fn set_endpoint(control_plane_url: &str, token: Option<String>) {
+    set_endpoint_with(control_plane_url, token, CLIENT_RETRY_FOR);
+}
+
+/// [`set_endpoint`] with the client's own retry budget: with
+/// `Duration::ZERO` every outage reaches the runtime's retries
+/// (`errors.retry.timeout`) at once.
+pub fn set_endpoint_with(control_plane_url: &str, token: Option<String>, retry_for: Duration) {
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
@@ -67,6 +101,7 @@ pub fn set_endpoint(control_plane_url: &str, token: Option<String>) {
         base_url: control_plane_url.trim().trim_end_matches('/').to_string(),
         token: token.filter(|t| !t.is_empty()),
         http,
+        retry_for,
     });
 }
 
@@ -84,13 +119,14 @@ pub fn for_environment(environment: &str) -> Option<Arc<dyn SchemaRegistry>> {
         ),
         token: e.token.clone(),
         http: e.http.clone(),
-        retry_for: Duration::from_secs(30),
+        retry_for: e.retry_for,
     }))
 }
 
-/// The registry over HTTP. Connection failures and 5xx answers are retried
-/// with backoff for `retry_for`, so a control-plane restart does not fail
-/// tasks or send good records to a dead letter queue.
+/// The registry over HTTP. Connection failures and 5xx/429 answers are
+/// retried with backoff for `retry_for`, so a control-plane restart does not
+/// fail tasks or send good records to a dead letter queue; then the call
+/// fails as [`RegistryError::Unavailable`].
 pub struct HttpRegistry {
     base: String,
     token: Option<String>,
@@ -104,8 +140,14 @@ impl HttpRegistry {
             base: base.trim_end_matches('/').to_string(),
             token,
             http: reqwest::Client::new(),
-            retry_for: Duration::from_secs(30),
+            retry_for: CLIENT_RETRY_FOR,
         }
+    }
+
+    /// How long calls retry transient failures before giving up.
+    pub fn retry_for(mut self, retry_for: Duration) -> HttpRegistry {
+        self.retry_for = retry_for;
+        self
     }
 
     async fn call(
@@ -135,7 +177,7 @@ impl HttpRegistry {
                     let text = resp.text().await.unwrap_or_default();
                     if status.is_success() {
                         return serde_json::from_str(&text).map_err(|e| {
-                            RegistryError::Unavailable(format!("unreadable answer to {path}: {e}"))
+                            RegistryError::Invalid(format!("unreadable answer to {path}: {e}"))
                         });
                     }
                     let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -184,9 +226,7 @@ impl SchemaRegistry for HttpRegistry {
         v["id"]
             .as_i64()
             .and_then(|n| i32::try_from(n).ok())
-            .ok_or_else(|| {
-                RegistryError::Unavailable(format!("no id in the answer to {path}: {v}"))
-            })
+            .ok_or_else(|| RegistryError::Invalid(format!("no id in the answer to {path}: {v}")))
     }
 
     async fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, RegistryError> {
@@ -226,6 +266,10 @@ struct Memory {
     schemas: Vec<RegisteredSchema>,
     subjects: HashMap<String, Vec<i32>>,
     registrations: usize,
+    /// Calls still to fail as an outage (see [`MemoryRegistry::fail_next`]).
+    outage: usize,
+    /// When each call arrived.
+    calls: Vec<tokio::time::Instant>,
 }
 
 impl MemoryRegistry {
@@ -257,8 +301,31 @@ impl MemoryRegistry {
         m.schemas.len() as i32
     }
 
+    /// The next `calls` calls fail as an unreachable registry would.
+    pub fn fail_next(&self, calls: usize) {
+        self.lock().outage = calls;
+    }
+
+    /// When each call (failed or not) arrived, in order.
+    pub fn calls(&self) -> Vec<tokio::time::Instant> {
+        self.lock().calls.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes a call; fails it while an outage lasts.
+    fn call(&self) -> Result<std::sync::MutexGuard<'_, Memory>, RegistryError> {
+        let mut m = self.lock();
+        m.calls.push(tokio::time::Instant::now());
+        if m.outage > 0 {
+            m.outage -= 1;
+            return Err(RegistryError::Unavailable(
+                "connection refused (injected outage)".into(),
+            ));
+        }
+        Ok(m)
     }
 }
 
@@ -270,7 +337,7 @@ impl SchemaRegistry for MemoryRegistry {
         schema_type: &str,
         schema: &str,
     ) -> Result<i32, RegistryError> {
-        let mut m = self.lock();
+        let mut m = self.call()?;
         m.registrations += 1;
         let existing = m
             .schemas
@@ -294,7 +361,7 @@ impl SchemaRegistry for MemoryRegistry {
     }
 
     async fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, RegistryError> {
-        let m = self.lock();
+        let m = self.call()?;
         usize::try_from(id - 1)
             .ok()
             .and_then(|i| m.schemas.get(i))
@@ -331,11 +398,38 @@ mod tests {
 
     #[tokio::test]
     async fn http_errors_are_not_retried_but_outages_are_given_up_on() {
-        let mut r = HttpRegistry::new("http://127.0.0.1:9", None);
-        r.retry_for = Duration::from_millis(300);
+        let r = HttpRegistry::new("http://127.0.0.1:9", None).retry_for(Duration::from_millis(300));
         let started = std::time::Instant::now();
         let err = r.schema_by_id(1).await.unwrap_err();
         assert!(matches!(err, RegistryError::Unavailable(_)), "{err}");
+        assert!(err.is_retriable());
+        assert!(err.to_string().starts_with(UNAVAILABLE), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn only_outages_are_retriable() {
+        let rejected = RegistryError::Rejected {
+            status: 404,
+            code: 40403,
+            message: "Schema 9 not found".into(),
+        };
+        assert!(!rejected.is_retriable());
+        assert!(!RegistryError::Invalid("no id".into()).is_retriable());
+        assert!(!rejected.to_string().contains(UNAVAILABLE));
+        assert!(!RegistryError::Invalid("x".into())
+            .to_string()
+            .contains(UNAVAILABLE));
+    }
+
+    #[tokio::test]
+    async fn memory_registry_outages_end() {
+        let r = MemoryRegistry::new();
+        let id = r.insert("AVRO", "\"long\"");
+        r.fail_next(2);
+        assert!(r.schema_by_id(id).await.unwrap_err().is_retriable());
+        assert!(r.register("t-value", "AVRO", "\"long\"").await.is_err());
+        assert_eq!(r.schema_by_id(id).await.unwrap().schema, "\"long\"");
+        assert_eq!(r.calls().len(), 3);
     }
 }

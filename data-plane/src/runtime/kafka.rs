@@ -94,6 +94,26 @@ pub fn producer_config(
     cfg
 }
 
+/// The exactly-once source producer: [`producer_config`] plus a
+/// `transactional.id` that stays the same across restarts of the task, so
+/// a new instance's `init_transactions` fences the old one.
+pub fn transactional_producer_config(
+    kafka: &KafkaConnection,
+    task_config: &Config,
+    client_id: &str,
+    transactional_id: &str,
+) -> ClientConfig {
+    let mut cfg = producer_config(kafka, task_config, client_id);
+    cfg.set("transactional.id", transactional_id)
+        // The broker aborts a transaction whose producer died after this
+        // long, so a crashed task never holds consumers back for longer.
+        .set("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS);
+    cfg
+}
+
+/// `transaction.timeout.ms` of exactly-once source producers.
+pub const TRANSACTION_TIMEOUT_MS: &str = "60000";
+
 /// Creates the topics that do not exist yet; existing ones are left alone.
 pub async fn ensure_topics(
     kafka: &KafkaConnection,
@@ -106,6 +126,38 @@ pub async fn ensure_topics(
     }
     let partitions = topic_setting(task_config, TOPIC_PARTITIONS, DEFAULT_PARTITIONS)?;
     let replication = topic_setting(task_config, TOPIC_REPLICATION, DEFAULT_REPLICATION)?;
+    create_missing(kafka, topics, partitions, replication, &[], client_id).await
+}
+
+/// Creates the exactly-once offsets topic if missing: one partition (every
+/// key's history in order, read in one pass) and compacted, as Kafka
+/// Connect's offsets topics are, with the task's replication factor.
+pub async fn ensure_offsets_topic(
+    kafka: &KafkaConnection,
+    task_config: &Config,
+    topic: &str,
+    client_id: &str,
+) -> Result<(), KafkaSetupError> {
+    let replication = topic_setting(task_config, TOPIC_REPLICATION, DEFAULT_REPLICATION)?;
+    create_missing(
+        kafka,
+        &[topic.to_string()],
+        1,
+        replication,
+        &[("cleanup.policy", "compact")],
+        client_id,
+    )
+    .await
+}
+
+async fn create_missing(
+    kafka: &KafkaConnection,
+    topics: &[String],
+    partitions: i32,
+    replication: i32,
+    topic_configs: &[(&str, &str)],
+    client_id: &str,
+) -> Result<(), KafkaSetupError> {
     let mut cfg = client_config(kafka, client_id);
     // Asking for a topic's metadata must not create it with broker defaults.
     cfg.set("allow.auto.create.topics", "false");
@@ -131,7 +183,12 @@ pub async fn ensure_topics(
 
     let new_topics: Vec<NewTopic<'_>> = missing
         .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(replication)))
+        .map(|t| {
+            topic_configs.iter().fold(
+                NewTopic::new(t, partitions, TopicReplication::Fixed(replication)),
+                |topic, (k, v)| topic.set(k, v),
+            )
+        })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
     let results = tokio::time::timeout(ADMIN_TIMEOUT, admin.create_topics(&new_topics, &opts))
@@ -190,10 +247,16 @@ fn topic_setting(config: &Config, key: &'static str, default: i32) -> Result<i32
 
 /// Producer context: counts a record only once Kafka has acknowledged it,
 /// and keeps the first delivery failure for the task loop to act on.
+///
+/// A transactional producer's acks prove nothing until the transaction
+/// commits, and its failures surface from the transaction calls (a failed
+/// delivery fails the commit; fencing fails everything): so in
+/// transactional mode the tracker only logs, and the transaction counts.
 pub struct DeliveryTracker {
     status: Arc<TaskStatus>,
     offsets: Arc<super::offsets::OffsetTracker>,
     failure: Mutex<Option<String>>,
+    transactional: bool,
     /// Carried into librdkafka's own log lines, which run on its threads
     /// outside the task's span.
     label: String,
@@ -209,8 +272,15 @@ impl DeliveryTracker {
             status,
             offsets,
             failure: Mutex::new(None),
+            transactional: false,
             label,
         }
+    }
+
+    /// The context of a transactional producer (see the type's docs).
+    pub fn transactional(mut self) -> DeliveryTracker {
+        self.transactional = true;
+        self
     }
 
     /// The first delivery failure since the last call, if any.
@@ -237,8 +307,14 @@ impl ClientContext for DeliveryTracker {
         // retries them; a fatal one (e.g. the idempotent producer was fenced)
         // leaves the producer unusable, so the task must fail.
         if matches!(error, KafkaError::Global(RDKafkaErrorCode::Fatal)) {
-            tracing::error!(task = %self.label, %error, "librdkafka: {reason}");
-            self.record_failure(format!("fatal producer error: {reason}"));
+            if self.transactional {
+                // Usually a newer instance fenced this one; the transaction
+                // calls report it and the task decides what it means.
+                tracing::warn!(task = %self.label, %error, "librdkafka: {reason}");
+            } else {
+                tracing::error!(task = %self.label, %error, "librdkafka: {reason}");
+                self.record_failure(format!("fatal producer error: {reason}"));
+            }
         } else {
             tracing::warn!(task = %self.label, %error, "librdkafka: {reason}");
         }
@@ -250,6 +326,9 @@ impl ProducerContext for DeliveryTracker {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        if self.transactional {
+            return;
+        }
         match result {
             Ok(_) => {
                 self.status.add_records(1);
@@ -291,6 +370,18 @@ mod tests {
         assert_eq!(cfg.get("linger.ms"), Some("50"));
         assert_eq!(cfg.get("bootstrap.servers"), Some("127.0.0.1:9092"));
         assert_eq!(cfg.get("security.protocol"), Some("SASL_SSL"));
+    }
+
+    #[test]
+    fn the_transactional_producer_keeps_its_id() {
+        let cfg = transactional_producer_config(&kafka(), &Config::new(), "c", "tributary-lcc-1-0");
+        assert_eq!(cfg.get("transactional.id"), Some("tributary-lcc-1-0"));
+        assert_eq!(cfg.get("enable.idempotence"), Some("true"));
+        assert_eq!(cfg.get("acks"), Some("all"));
+        assert_eq!(
+            cfg.get("transaction.timeout.ms"),
+            Some(TRANSACTION_TIMEOUT_MS)
+        );
     }
 
     #[test]

@@ -8,13 +8,17 @@
 //! * [`sink`]: the sink loop: consume → convert → transform → put → flush → commit.
 //! * [`kafka`]: Kafka client settings, topic creation, delivery tracking.
 //! * [`offsets`]: which source offsets are safe to commit.
+//! * [`transactions`]: the source producer, and exactly-once delivery with Kafka transactions.
+//! * [`errors`]: `errors.*`: retrying and tolerating failed conversions and transforms.
 
 pub mod client;
+pub mod errors;
 pub mod kafka;
 pub mod offsets;
 pub mod sink;
 pub mod source;
 pub mod task;
+pub mod transactions;
 pub mod worker;
 
 pub use client::{ClientError, ControlPlaneClient};

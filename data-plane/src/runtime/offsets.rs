@@ -2,6 +2,12 @@
 //! committable only when Kafka has acknowledged it and every record
 //! submitted before it (Kafka Connect's `SubmittedRecords`), so a restart
 //! never skips a record that was lost in flight.
+//!
+//! Under exactly-once the unit is the transaction instead: acks mean
+//! nothing until it commits, so a transactional tracker keeps every record
+//! of the open transaction pending, hands the transaction its offsets to
+//! write ([`OffsetTracker::batch_offsets`]) and makes them committable all at
+//! once when it commits ([`OffsetTracker::commit_batch`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -18,6 +24,8 @@ struct Inner {
     /// Latest committable offset per source partition (keyed by its JSON text).
     committable: BTreeMap<String, SourceOffset>,
     changed: bool,
+    /// Exactly-once: offsets become committable only with their transaction.
+    transactional: bool,
 }
 
 struct Pending {
@@ -50,6 +58,28 @@ impl OffsetTracker {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A tracker for a transactional task: [`ack`](Self::ack) is ignored,
+    /// [`commit_batch`](Self::commit_batch) commits.
+    pub fn transactional(stored: &[SourceOffset]) -> OffsetTracker {
+        let t = OffsetTracker::new(stored);
+        t.lock().transactional = true;
+        t
+    }
+
+    /// Takes in offsets read from elsewhere (the exactly-once offsets
+    /// topic), each replacing what is known for its source partition.
+    pub fn restore(&self, offsets: &[SourceOffset]) {
+        let mut inner = self.lock();
+        for o in offsets {
+            inner.committable.insert(o.partition.to_string(), o.clone());
+        }
+    }
+
+    /// Every committed offset, one per source partition.
+    pub fn committed(&self) -> Vec<SourceOffset> {
+        self.lock().committable.values().cloned().collect()
+    }
+
     /// Registers a record about to be sent; returns its sequence number.
     pub fn submit(&self, partition: Value, offset: Value) -> usize {
         let mut inner = self.lock();
@@ -65,6 +95,9 @@ impl OffsetTracker {
     /// Marks a record acknowledged by Kafka.
     pub fn ack(&self, seq: usize) {
         let mut inner = self.lock();
+        if inner.transactional {
+            return;
+        }
         let Some(i) = seq.checked_sub(inner.first_seq) else {
             return;
         };
@@ -72,20 +105,34 @@ impl OffsetTracker {
             p.acked = true;
         }
         while inner.pending.front().is_some_and(|p| p.acked) {
-            if let Some(p) = inner.pending.pop_front() {
-                inner.first_seq += 1;
-                if !p.partition.is_null() {
-                    let key = p.partition.to_string();
-                    inner.committable.insert(
-                        key,
-                        SourceOffset {
-                            partition: p.partition,
-                            offset: p.offset,
-                        },
-                    );
-                    inner.changed = true;
-                }
-            }
+            inner.pop_committed();
+        }
+    }
+
+    /// Exactly-once: the latest offset per source partition among the
+    /// records of the open transaction, which the transaction writes to the
+    /// offsets topic.
+    pub fn batch_offsets(&self) -> Vec<SourceOffset> {
+        let inner = self.lock();
+        let mut latest: BTreeMap<String, SourceOffset> = BTreeMap::new();
+        for p in inner.pending.iter().filter(|p| !p.partition.is_null()) {
+            latest.insert(
+                p.partition.to_string(),
+                SourceOffset {
+                    partition: p.partition.clone(),
+                    offset: p.offset.clone(),
+                },
+            );
+        }
+        latest.into_values().collect()
+    }
+
+    /// Exactly-once: the open transaction committed, so all its records'
+    /// offsets are committed.
+    pub fn commit_batch(&self) {
+        let mut inner = self.lock();
+        while !inner.pending.is_empty() {
+            inner.pop_committed();
         }
     }
 
@@ -102,6 +149,26 @@ impl OffsetTracker {
     /// Records submitted and not yet acknowledged.
     pub fn in_flight(&self) -> usize {
         self.lock().pending.len()
+    }
+}
+
+impl Inner {
+    /// Moves the first pending record's offset to the committable ones.
+    fn pop_committed(&mut self) {
+        if let Some(p) = self.pending.pop_front() {
+            self.first_seq += 1;
+            if !p.partition.is_null() {
+                let key = p.partition.to_string();
+                self.committable.insert(
+                    key,
+                    SourceOffset {
+                        partition: p.partition,
+                        offset: p.offset,
+                    },
+                );
+                self.changed = true;
+            }
+        }
     }
 }
 
@@ -140,5 +207,63 @@ mod tests {
         let a = t.submit(json!({"p": 0}), json!({"i": 1}));
         t.ack(a);
         assert_eq!(t.take_changed().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_transaction_commits_its_offsets_at_once_and_acks_do_nothing() {
+        let t = OffsetTracker::transactional(&[]);
+        let a = t.submit(json!({"p": 0}), json!({"i": 1}));
+        t.submit(json!({"p": 1}), json!({"i": 7}));
+        t.submit(json!({"p": 0}), json!({"i": 2}));
+        t.ack(a);
+        assert_eq!(t.take_changed(), None, "an ack commits nothing");
+        assert_eq!(
+            t.batch_offsets(),
+            vec![
+                SourceOffset {
+                    partition: json!({"p": 0}),
+                    offset: json!({"i": 2})
+                },
+                SourceOffset {
+                    partition: json!({"p": 1}),
+                    offset: json!({"i": 7})
+                },
+            ],
+            "the latest offset per partition"
+        );
+        t.commit_batch();
+        assert_eq!(t.in_flight(), 0);
+        assert_eq!(t.take_changed().map(|o| o.len()), Some(2));
+        assert!(t.batch_offsets().is_empty());
+    }
+
+    #[test]
+    fn restored_offsets_win_per_partition() {
+        let stored = vec![
+            SourceOffset {
+                partition: json!({"p": 0}),
+                offset: json!({"i": 5}),
+            },
+            SourceOffset {
+                partition: json!({"p": 1}),
+                offset: json!({"i": 9}),
+            },
+        ];
+        let t = OffsetTracker::transactional(&stored);
+        t.restore(&[SourceOffset {
+            partition: json!({"p": 0}),
+            offset: json!({"i": 8}),
+        }]);
+        assert_eq!(
+            t.committed(),
+            vec![
+                SourceOffset {
+                    partition: json!({"p": 0}),
+                    offset: json!({"i": 8})
+                },
+                stored[1].clone()
+            ]
+        );
+        assert_eq!(t.take_changed(), None, "nothing new to report yet");
     }
 }

@@ -8,13 +8,20 @@
 //! * [`convert`]: message → [`Record`](crate::record::Record) through converters and transforms.
 //! * [`dlq`]: `errors.tolerance`, error logging and the dead letter queue.
 //! * [`retry`]: retrying `put`/`flush` on retriable failures.
+//!
+//! Conversions and transforms run through the task's
+//! [`RetryWithTolerance`](super::errors::RetryWithTolerance) operator
+//! (`errors.retry.timeout`). A stop or pause that ends one of its retry
+//! waits leaves the record unprocessed: it is held, with every message
+//! consumed after it, and taken up again on resume; on stop it is simply
+//! not committed, so it is read again after the restart.
 
 pub mod consumer;
 pub mod convert;
 pub mod dlq;
 pub mod retry;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +34,7 @@ use self::consumer::SinkConsumer;
 use self::convert::{Pipeline, RawRecord, RecordError, Stage as RecordStage};
 use self::dlq::ErrorReporter;
 use self::retry::{retry, Stage};
+use super::errors::Halt;
 use super::kafka::KafkaSetupError;
 use super::task::{Control, TaskStatus};
 use crate::connectors::sink_config::SinkSettings;
@@ -171,6 +179,7 @@ async fn run_inner(
             status,
             control: &mut control,
             last_warning: None,
+            held: VecDeque::new(),
         };
         let result = runner.consume_loop().await;
         let reporter = runner.reporter;
@@ -238,6 +247,9 @@ struct Runner<'a> {
     status: &'a TaskStatus,
     control: &'a mut watch::Receiver<Control>,
     last_warning: Option<Instant>,
+    /// Messages not processed yet because a stop or pause ended a retry
+    /// wait (the first one) or came after it, in consumption order.
+    held: VecDeque<RawRecord>,
 }
 
 impl Runner<'_> {
@@ -262,6 +274,21 @@ impl Runner<'_> {
                     continue;
                 }
                 Control::Run => self.status.set(TaskState::Running),
+            }
+            // Held messages go first, one per turn, so stop, pause and
+            // full batches are noticed between them.
+            if let Some(raw) = self.held.pop_front() {
+                if self.control.has_changed().is_err() {
+                    // The handle is gone: nothing will resume the task.
+                    self.deliver(&mut batch).await?;
+                    return Ok(());
+                }
+                let full = self.process(raw, &mut batch).await?
+                    && batch.consumed >= self.settings.batch_size;
+                if full && !self.deliver(&mut batch).await? {
+                    return Ok(());
+                }
+                continue;
             }
             // A local handle: the message borrows it, not `self`.
             let consumer = Arc::clone(&self.consumer);
@@ -288,7 +315,7 @@ impl Runner<'_> {
                     if let Some(raw) = raw {
                         self.accept(raw, &mut batch).await?;
                     }
-                    batch.drop_partitions(&self.consumer.context().take_revoked());
+                    self.drop_revoked(&mut batch);
                     batch.consumed >= self.settings.batch_size
                 }
                 _ = tokio::time::sleep_until(linger_until) => !batch.is_empty(),
@@ -299,16 +326,55 @@ impl Runner<'_> {
         }
     }
 
-    /// Converts and transforms one message into the batch; a failure is
-    /// tolerated (skipped) or fails the task, per `errors.tolerance`.
+    /// Converts and transforms one message into the batch, unless earlier
+    /// messages are held: then it waits behind them.
     async fn accept(&mut self, raw: RawRecord, batch: &mut Batch) -> Result<(), SinkError> {
-        batch.track(&raw);
-        match self.pipeline.process(&raw).await {
-            Ok(Some(record)) => batch.records.push((raw, record)),
-            Ok(None) => {}
-            Err(error) => self.reporter.report(&raw, &error).await?,
+        if self.held.is_empty() {
+            self.process(raw, batch).await?;
+        } else {
+            self.held.push_back(raw);
         }
         Ok(())
+    }
+
+    /// Converts and transforms one message into the batch; a failure is
+    /// tolerated (skipped) or fails the task, per `errors.tolerance`.
+    /// Returns `false` when a stop or pause ended a retry wait: the message
+    /// is held, untracked, so its offset is not committed.
+    async fn process(&mut self, raw: RawRecord, batch: &mut Batch) -> Result<bool, SinkError> {
+        let processed = self
+            .pipeline
+            .process(&raw, self.reporter.operator(), self.control)
+            .await;
+        match processed {
+            Ok(Some(record)) => {
+                batch.track(&raw);
+                batch.records.push((raw, record));
+            }
+            Ok(None) => batch.track(&raw),
+            Err(Halt::Failed(error)) => {
+                self.reporter.report(&raw, &error).await?;
+                batch.track(&raw);
+            }
+            Err(Halt::Interrupted) => {
+                self.held.push_front(raw);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Forgets batched and held records of partitions this task no longer owns.
+    fn drop_revoked(&mut self, batch: &mut Batch) {
+        let revoked = self.consumer.context().take_revoked();
+        if !revoked.is_empty() {
+            self.held.retain(|raw| {
+                !revoked
+                    .iter()
+                    .any(|(t, p)| *t == raw.topic && *p == raw.partition)
+            });
+        }
+        batch.drop_partitions(&revoked);
     }
 
     /// Paused: no fetching, but the consumer is still polled so it keeps
@@ -352,7 +418,7 @@ impl Runner<'_> {
                         }
                         self.accept(raw, batch).await?;
                     }
-                    batch.drop_partitions(&self.consumer.context().take_revoked());
+                    self.drop_revoked(batch);
                 }
             }
         };
@@ -412,6 +478,7 @@ impl Runner<'_> {
                 class_name: self.class_name.to_string(),
                 exception: "org.apache.kafka.connect.errors.ConnectException",
                 message: errant.reason,
+                retries: 0,
             };
             self.reporter.report(raw, &error).await?;
         }

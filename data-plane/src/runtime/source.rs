@@ -2,21 +2,26 @@
 //! acknowledges them. Many records stay in flight (librdkafka queues them and
 //! a delivery callback counts acks), so one task is not bound by round trips.
 
+mod convert;
+
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::BaseRecord;
 use tokio::sync::watch;
 
-use super::kafka::{self, DeliveryTracker, KafkaSetupError};
+use super::errors::{ErrorSettings, Halt, RecordError, RetryWithTolerance};
+use super::kafka::{self, KafkaSetupError};
 use super::offsets::OffsetTracker;
 use super::task::{Control, TaskStatus};
+use super::transactions::{self, SourceProducer, TransactionError};
 use crate::connectors::{ConnectorPlugin, ConnectorType, SourceRecord, SourceTask, TaskError};
 use crate::converters::{registry, ConvertError, Converters};
 use crate::protocol::{TaskAssignment, TaskState};
-use crate::record::{Header as RecordHeader, Record};
+use crate::record::Record;
 use crate::transforms::Chain;
 
 /// How long a stopping task waits for in-flight records to be acknowledged.
@@ -28,7 +33,7 @@ const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 /// Wait before retrying a send that found librdkafka's queue full.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(5);
 
-type TaskProducer = ThreadedProducer<DeliveryTracker>;
+type TaskProducer = SourceProducer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -46,6 +51,12 @@ pub enum SourceError {
     },
     #[error("{0}")]
     Delivery(String),
+    #[error(
+        "Tolerance exceeded in error handler (errors.tolerance=none): record at {origin}: {error}"
+    )]
+    Record { origin: String, error: RecordError },
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
 }
 
 /// Runs the task until it is told to stop or fails; failures end up in
@@ -58,6 +69,12 @@ pub async fn run(
 ) {
     match run_inner(&assignment, plugin, &status, control).await {
         Ok(()) => tracing::info!(records = status.records(), "task stopped"),
+        Err(SourceError::Transaction(e @ TransactionError::Fenced(_))) => {
+            // A newer instance of the task owns it now: this one is done,
+            // not failed.
+            tracing::warn!(error = %e, records = status.records(), "task stopped");
+            status.set(TaskState::Unassigned);
+        }
         Err(e) => {
             tracing::error!(error = %e, records = status.records(), "task failed");
             status.fail(e.to_string());
@@ -75,8 +92,14 @@ async fn run_inner(
         "connector-{}-{}",
         assignment.id.connector_id, assignment.id.task
     );
+    // The producer first: under exactly-once it fences older instances of
+    // the task and reads the offsets the task resumes from.
+    let (producer, offsets) = tokio::select! {
+        started = transactions::start(assignment, status, &client_id) => started?,
+        _ = stopped(&mut control) => return Ok(()),
+    };
     let mut task = plugin
-        .start_source_task(&assignment.config, assignment.id.task, &assignment.offsets)
+        .start_source_task(&assignment.config, assignment.id.task, &offsets.committed())
         .map_err(|e| SourceError::Task(e.to_string()))?;
 
     // Keys and values as `key.converter` / `value.converter` or
@@ -87,6 +110,11 @@ async fn run_inner(
         registry::for_environment(&assignment.environment_id),
     )
     .map_err(|e| SourceError::Task(e.to_string()))?;
+    // errors.tolerance, errors.retry.*, errors.log.* for conversions and transforms.
+    let errors = RetryWithTolerance::new(
+        ErrorSettings::parse(&assignment.config)
+            .map_err(|e| SourceError::Task(format!("invalid source config: {e}")))?,
+    );
 
     let topics = task.topics();
     tokio::select! {
@@ -94,15 +122,6 @@ async fn run_inner(
         _ = stopped(&mut control) => return Ok(()),
     }
 
-    let offsets = Arc::new(OffsetTracker::new(&assignment.offsets));
-    let tracker = DeliveryTracker::new(Arc::clone(status), Arc::clone(&offsets), client_id.clone());
-    let producer: TaskProducer =
-        kafka::producer_config(&assignment.kafka, &assignment.config, &client_id)
-            .create_with_context(tracker)
-            .map_err(|source| KafkaSetupError::Client {
-                what: "producer",
-                source,
-            })?;
     tracing::info!(?topics, "task started");
 
     let chain = Chain::from_config(&assignment.config).map_err(|errors| {
@@ -125,12 +144,17 @@ async fn run_inner(
         &producer,
         &chain,
         &converters,
+        &errors,
         &offsets,
         status,
         &mut control,
     )
     .await;
-    flush(producer).await;
+    // Errors of a fenced producer mean a newer instance took over.
+    let result = result.map_err(|e| producer.fenced_error().map_or(e, SourceError::from));
+    producer
+        .close(&offsets, status, result.is_ok(), FLUSH_TIMEOUT)
+        .await;
     // The last acknowledged offsets reach the control plane with the final report.
     if let Some(o) = offsets.take_changed() {
         task.commit(&o);
@@ -146,10 +170,14 @@ async fn produce_loop(
     producer: &TaskProducer,
     chain: &Chain,
     converters: &Converters,
+    errors: &RetryWithTolerance,
     offsets: &OffsetTracker,
     status: &TaskStatus,
     control: &mut watch::Receiver<Control>,
 ) -> Result<(), SourceError> {
+    // Polled records not processed yet: a stop or pause ended a retry wait
+    // of the first one (errors.retry.timeout). They go before new polls.
+    let mut held: VecDeque<SourceRecord> = VecDeque::new();
     loop {
         if let Some(o) = offsets.take_changed() {
             task.commit(&o);
@@ -166,6 +194,8 @@ async fn produce_loop(
             Control::Pause => {
                 // Paused: poll nothing; in-flight records still get
                 // acknowledged, and their offsets must still be committed.
+                // An open transaction commits, so its records show.
+                producer.end_batch(offsets, status, true).await?;
                 status.set(TaskState::Paused);
                 if let Ok(Err(_)) =
                     tokio::time::timeout(PAUSED_OFFSET_CHECK, control.changed()).await
@@ -177,54 +207,66 @@ async fn produce_loop(
         }
         // A stop or pause drops a poll in progress: polls must not lose
         // records they have not returned yet when cancelled.
-        let polled = tokio::select! {
-            biased;
-            changed = control.changed() => {
-                if changed.is_err() {
-                    return Ok(());
+        let polled = if held.is_empty() {
+            tokio::select! {
+                biased;
+                changed = control.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    continue;
                 }
-                continue;
+                polled = task.poll() => polled,
             }
-            polled = task.poll() => polled,
+        } else if control.has_changed().is_err() {
+            // The handle is gone: nothing will resume the task.
+            return Ok(());
+        } else {
+            Ok(Vec::new())
         };
         match polled {
             Ok(records) => {
-                for record in records {
-                    let SourceRecord {
-                        topic,
-                        key,
-                        value,
-                        headers,
-                        source_partition,
-                        source_offset,
-                        key_schema,
-                        value_schema,
-                    } = record;
-                    let mut r = Record::new(topic, key, value)
-                        .with_key_schema(key_schema)
-                        .with_value_schema(value_schema);
-                    r.headers = headers
-                        .into_iter()
-                        .map(|(key, v)| RecordHeader {
-                            key,
-                            value: Some(serde_json::Value::String(v)),
-                        })
-                        .collect();
-                    let transformed = chain
-                        .apply(r)
-                        .map_err(|e| SourceError::Task(e.to_string()))?;
-                    let seq = offsets.submit(source_partition, source_offset);
-                    let Some(r) = transformed else {
-                        // Dropped by a transform: nothing to deliver, so the offset is done.
+                held.extend(records);
+                while let Some(polled) = held.pop_front() {
+                    let outgoing =
+                        match convert::convert(&polled, chain, converters, errors, control).await {
+                            Ok(outgoing) => outgoing,
+                            Err(Halt::Interrupted) => {
+                                // Taken up after a resume; after a stop it is
+                                // polled again (its offset was never submitted).
+                                held.push_front(polled);
+                                break;
+                            }
+                            Err(Halt::Failed(error)) => {
+                                let origin = convert::origin(&polled);
+                                if !errors.tolerates() {
+                                    return Err(SourceError::Record { origin, error });
+                                }
+                                // Sources have no dead letter queue: always logged.
+                                errors.log_skipped(
+                                    &error,
+                                    &origin,
+                                    || convert::content(&polled),
+                                    false,
+                                );
+                                None
+                            }
+                        };
+                    let seq = offsets.submit(polled.source_partition, polled.source_offset);
+                    let Some(out) = outgoing else {
+                        // Dropped by a transform or skipped (errors.tolerance=all):
+                        // nothing to deliver, so the offset is done.
                         offsets.ack(seq);
                         continue;
                     };
-                    created.ensure(&r.topic).await?;
-                    status.add_topic(&r.topic);
-                    if !send(producer, converters, &r, seq, control).await? {
+                    created.ensure(&out.record.topic).await?;
+                    status.add_topic(&out.record.topic);
+                    if !send(producer, &out, seq, control).await? {
                         return Ok(());
                     }
                 }
+                // Exactly-once: the batch's transaction commits here.
+                producer.end_batch(offsets, status, false).await?;
             }
             Err(TaskError::Retriable(reason)) => {
                 tracing::warn!(%reason, "poll failed; retrying in {RETRY_BACKOFF:?}");
@@ -238,24 +280,16 @@ async fn produce_loop(
     }
 }
 
-/// Converts and enqueues one record. Returns `Ok(false)` when told to stop
+/// Enqueues one converted record. Returns `Ok(false)` when told to stop
 /// while waiting for room in a full producer queue.
 async fn send(
     producer: &TaskProducer,
-    converters: &Converters,
-    record: &Record,
+    outgoing: &convert::Outgoing,
     seq: usize,
     control: &mut watch::Receiver<Control>,
 ) -> Result<bool, SourceError> {
+    let (record, key, value): (&Record, _, _) = (&outgoing.record, &outgoing.key, &outgoing.value);
     let topic = record.topic.as_str();
-    let key = converters
-        .key
-        .from_connect_data(topic, record.key_schema.as_deref(), record.key.as_ref())
-        .await?;
-    let value = converters
-        .value
-        .from_connect_data(topic, record.value_schema.as_deref(), record.value.as_ref())
-        .await?;
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
     let header_values: Vec<Option<String>> = record
         .headers
@@ -329,22 +363,4 @@ impl TopicCreator<'_> {
 /// Resolves once the task is told to stop (or its handle is gone).
 async fn stopped(control: &mut watch::Receiver<Control>) {
     let _ = control.wait_for(|c| *c == Control::Stop).await;
-}
-
-/// Waits for in-flight records off the async threads, then drops the
-/// producer there too (dropping purges whatever is still queued).
-async fn flush(producer: TaskProducer) {
-    let flushed = tokio::task::spawn_blocking(move || {
-        let result = producer.flush(FLUSH_TIMEOUT);
-        drop(producer);
-        result
-    })
-    .await;
-    match flushed {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "producer flush incomplete; unacknowledged records are dropped")
-        }
-        Err(e) => tracing::warn!(error = %e, "producer flush did not complete"),
-    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::Value;
-use tributary_data_plane::connectors::{self as catalogue, config::common_defs};
+use tributary_data_plane::connectors as catalogue;
 
 use super::{full_config, AppState};
 use crate::api::connect::{self, plugins as core};
@@ -71,8 +71,7 @@ pub async fn config_defs(
 ) -> Result<Json<Value>, ApiError> {
     connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
     let p = core::find_plugin(&plugin)?;
-    let mut defs = common_defs();
-    defs.extend(p.config_defs());
+    let defs = catalogue::definitions(p);
     Ok(Json(Value::Array(
         defs.iter()
             .enumerate()

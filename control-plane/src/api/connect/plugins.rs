@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
-use tributary_data_plane::connectors::config::{common_defs, ConfigType};
+use tributary_data_plane::connectors::config::ConfigType;
 use tributary_data_plane::connectors::{self as catalogue, ConfigDef, FieldError};
 
 use super::{scoped_cluster, view::MASK, AppState};
@@ -204,8 +204,7 @@ pub(crate) async fn validate_config(
     }
     errors.extend(catalogue::validate(p, &config));
     errors.extend(state.egress.check_config(p, &config).await);
-    let mut defs = common_defs();
-    defs.extend(p.config_defs());
+    let defs = catalogue::definitions(p);
     Validated {
         defs,
         config,
@@ -229,8 +228,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let errors = catalogue::validate(p, &config);
-        let mut defs = common_defs();
-        defs.extend(p.config_defs());
+        let defs = catalogue::definitions(p);
         let v = validation_json(p.class(), &defs, &config, &errors);
         assert_eq!(v["error_count"], errors.len());
         assert!(errors.iter().any(|e| e.key == "kafka.topic"), "{errors:?}");

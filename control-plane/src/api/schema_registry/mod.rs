@@ -23,9 +23,13 @@
 //!
 //! Compatibility levels BACKWARD (the default), BACKWARD_TRANSITIVE,
 //! FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE and NONE are enforced
-//! for Avro ([`avro_compat`]); JSON Schema and Protobuf subjects check only
-//! that the schema type stays the same (Protobuf schemas are compiled on
-//! registration, so an invalid one is a 422).
+//! for all three schema types, by Confluent's rules and with its error
+//! types: Avro schema resolution ([`avro_compat`]), JSON Schema content
+//! models, types and constraints ([`json_schema_compat`]) and Protobuf
+//! messages, field numbers, kinds, labels and oneofs ([`protobuf_compat`]).
+//! A schema never follows one of another type. Protobuf schemas are
+//! compiled on registration (an invalid one is a 422); one that imports
+//! other subjects is not compiled, so only its type is checked.
 //!
 //! Access: any role that sees the environment reads its registry; changes
 //! (register, delete, config) need OrganizationAdmin, EnvironmentAdmin,
@@ -34,6 +38,9 @@
 //! organization and the environment.
 
 pub mod avro_compat;
+pub mod json_schema_compat;
+pub mod openapi_types;
+pub mod protobuf_compat;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -52,6 +59,8 @@ use sqlx::PgConnection;
 
 use self::avro_compat::{Incompatibility, NEW_READS_OLD, OLD_READS_NEW};
 use self::schema::{ParsedSchema, SchemaType};
+// The documentation types of the `#[utoipa::path]` annotations.
+use self::openapi_types as doc;
 use super::AppState;
 use crate::auth::authz::{self, Scope, Target};
 use crate::auth::{self, Principal};
@@ -227,14 +236,32 @@ impl From<ApiError> for SrError {
     }
 }
 
-/// Renders errors of the shared machinery (authentication, rate limits)
-/// in the Schema Registry's shape, keeping their headers.
-async fn error_shape(req: Request, next: Next) -> Response {
+/// Renders errors of the shared machinery (authentication, rate limits,
+/// body limits, unknown routes) in the Schema Registry's shape, keeping
+/// their headers. Answers already in the registry's shape pass through.
+pub(crate) async fn error_shape(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
-    let Some(err) = resp.extensions().get::<ApiError>().cloned() else {
-        return resp;
+    let status = resp.status();
+    let err = match resp.extensions().get::<ApiError>().cloned() {
+        Some(err) => SrError::from(err),
+        None if (status.is_client_error() || status.is_server_error())
+            && resp.headers().get(header::CONTENT_TYPE)
+                != Some(&HeaderValue::from_static(CONTENT_TYPE)) =>
+        {
+            // Confluent's answer to an unknown path or method.
+            SrError::new(
+                status,
+                i32::from(status.as_u16()),
+                format!(
+                    "HTTP {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("Error")
+                ),
+            )
+        }
+        None => return resp,
     };
-    let mut out = SrError::from(err).into_response();
+    let mut out = err.into_response();
     for (name, value) in resp.headers() {
         if name != header::CONTENT_TYPE
             && name != header::CONTENT_LENGTH
@@ -555,10 +582,10 @@ async fn incompatibilities(
                 old.schema_type,
                 new.schema_type.as_str()
             ));
-        } else if let (Some(new_avro), Some(old_parsed)) =
-            (&new.avro, parse_stored(conn, reg, old).await?)
-        {
-            if let Some(old_avro) = &old_parsed.avro {
+        } else if let Some(old_parsed) = parse_stored(conn, reg, old).await? {
+            // BACKWARD: the new schema reads the old one's data; FORWARD:
+            // the old one reads the new one's.
+            if let (Some(new_avro), Some(old_avro)) = (&new.avro, &old_parsed.avro) {
                 let mut found: Vec<Incompatibility> = Vec::new();
                 if backward {
                     found.extend(avro_compat::check(new_avro, old_avro, NEW_READS_OLD));
@@ -567,6 +594,26 @@ async fn incompatibilities(
                     found.extend(avro_compat::check(old_avro, new_avro, OLD_READS_NEW));
                 }
                 issues.extend(found.iter().map(Incompatibility::render));
+            }
+            if let (Some(new_json), Some(old_json)) = (&new.json, &old_parsed.json) {
+                if backward {
+                    let found = json_schema_compat::check(new_json, old_json);
+                    issues.extend(found.iter().map(|d| d.render(NEW_READS_OLD)));
+                }
+                if forward {
+                    let found = json_schema_compat::check(old_json, new_json);
+                    issues.extend(found.iter().map(|d| d.render(OLD_READS_NEW)));
+                }
+            }
+            if let (Some(new_proto), Some(old_proto)) = (&new.protobuf, &old_parsed.protobuf) {
+                if backward {
+                    let found = protobuf_compat::check(new_proto, old_proto);
+                    issues.extend(found.iter().map(|d| d.render(NEW_READS_OLD)));
+                }
+                if forward {
+                    let found = protobuf_compat::check(old_proto, new_proto);
+                    issues.extend(found.iter().map(|d| d.render(OLD_READS_NEW)));
+                }
             }
         }
         if !issues.is_empty() {
@@ -621,6 +668,27 @@ fn version_body(v: &SubjectVersion) -> Value {
 
 // ---------------------------------------------------------------- handlers
 
+#[utoipa::path(
+    post,
+    path = "/schema-registry/v1/environments/{env}/subjects/{subject}/versions",
+    operation_id = "srRegisterSchema",
+    tag = "Schema Registry (v1)",
+    summary = "Register a schema under a subject",
+    description = "Adds the schema as the subject's next version when it is compatible with the subject's earlier versions under the subject's compatibility level (else the environment's, else BACKWARD). The same schema registered again answers its existing id and adds no version; a schema already registered under another subject of the environment keeps its id. Needs OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or ConnectManager on the environment.",
+    params(doc::SubjectPath),
+    request_body(description = "The schema, its type and references", content(
+        (doc::RegisterSchemaRequest = "application/vnd.schemaregistry.v1+json"),
+        (doc::RegisterSchemaRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The schema's id", body = doc::RegisterSchemaResponse, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 400, response = doc::RegistryBadRequest),
+        (status = 403, response = doc::RegistryForbidden),
+        (status = 409, response = doc::RegistryConflict),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -681,6 +749,25 @@ async fn register(
     Ok(ok(json!({ "id": id })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/schema-registry/v1/environments/{env}/subjects/{subject}",
+    operation_id = "srLookUpSchema",
+    tag = "Schema Registry (v1)",
+    summary = "Look up a schema under a subject",
+    description = "The latest version of the subject that holds this schema (the same type and normalized text). 404 with `error_code` 40401 when the subject does not exist, 40403 when the schema is not registered under it.",
+    params(doc::SubjectPath, doc::DeletedQuery),
+    request_body(description = "The schema to look for", content(
+        (doc::RegisterSchemaRequest = "application/vnd.schemaregistry.v1+json"),
+        (doc::RegisterSchemaRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The version holding the schema", body = doc::RegistrySchema, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 400, response = doc::RegistryBadRequest),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn lookup(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -711,6 +798,19 @@ async fn lookup(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/subjects",
+    operation_id = "srListSubjects",
+    tag = "Schema Registry (v1)",
+    summary = "List subjects",
+    description = "The environment's subjects, sorted.",
+    params(doc::RegistryPath, doc::SubjectsQuery),
+    responses(
+        (status = 200, description = "Subject names", body = [String], content_type = "application/vnd.schemaregistry.v1+json", example = json!(["orders-key", "orders-value"])),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn list_subjects(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -729,6 +829,19 @@ async fn list_subjects(
     Ok(ok(json!(subjects)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/subjects/{subject}/versions",
+    operation_id = "srListVersions",
+    tag = "Schema Registry (v1)",
+    summary = "List a subject's versions",
+    description = "The subject's version numbers, ascending; 404 with `error_code` 40401 when it has none.",
+    params(doc::SubjectPath, doc::DeletedQuery),
+    responses(
+        (status = 200, description = "Version numbers", body = [i32], content_type = "application/vnd.schemaregistry.v1+json", example = json!([1, 2, 3])),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn list_versions(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -776,6 +889,20 @@ async fn find_version(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/subjects/{subject}/versions/{version}",
+    operation_id = "srGetVersion",
+    tag = "Schema Registry (v1)",
+    summary = "Get a version of a subject",
+    description = "One version with its schema; `latest` is the last one. 404 with `error_code` 40401 (subject) or 40402 (version); 422 with 42202 for an invalid version.",
+    params(doc::VersionPath, doc::DeletedQuery),
+    responses(
+        (status = 200, description = "The version", body = doc::RegistrySchema, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn get_version(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -786,6 +913,20 @@ async fn get_version(
     Ok(ok(version_body(&v)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/subjects/{subject}/versions/{version}/schema",
+    operation_id = "srGetVersionSchema",
+    tag = "Schema Registry (v1)",
+    summary = "Get a version's schema text",
+    description = "Only the schema itself, unwrapped: what a `schema` field would hold, as the body.",
+    params(doc::VersionPath, doc::DeletedQuery),
+    responses(
+        (status = 200, description = "The schema", body = doc::RawSchema, content_type = "application/vnd.schemaregistry.v1+json", example = json!({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]})),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn get_version_schema(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -796,6 +937,20 @@ async fn get_version_schema(
     Ok(ok_text(v.schema_text))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/schema-registry/v1/environments/{env}/subjects/{subject}",
+    operation_id = "srDeleteSubject",
+    tag = "Schema Registry (v1)",
+    summary = "Delete a subject",
+    description = "Soft-deletes the subject's versions (their schemas stay readable by id, and `deleted=true` lists them); then `permanent=true` removes them. 404 with `error_code` 40404 when soft-deleting a subject that already is, 40405 when permanently deleting one that is not soft-deleted yet. Needs OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or ConnectManager on the environment.",
+    params(doc::SubjectPath, doc::PermanentQuery),
+    responses(
+        (status = 200, description = "The versions deleted", body = [i32], content_type = "application/vnd.schemaregistry.v1+json", example = json!([1, 2])),
+        (status = 403, response = doc::RegistryForbidden),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn delete_subject(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -859,6 +1014,19 @@ async fn load_schema(
         .ok_or_else(|| SrError::schema_not_found(Some(id)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/schemas/ids/{id}",
+    operation_id = "srGetSchema",
+    tag = "Schema Registry (v1)",
+    summary = "Get a schema by id",
+    description = "404 with `error_code` 40403 when the environment has no schema with this id.",
+    params(doc::SchemaIdPath),
+    responses(
+        (status = 200, description = "The schema", body = doc::SchemaString, content_type = "application/vnd.schemaregistry.v1+json"),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn get_schema(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -872,6 +1040,19 @@ async fn get_schema(
     Ok(ok(body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/schemas/ids/{id}/schema",
+    operation_id = "srGetSchemaText",
+    tag = "Schema Registry (v1)",
+    summary = "Get a schema's text by id",
+    description = "Only the schema itself, unwrapped.",
+    params(doc::SchemaIdPath),
+    responses(
+        (status = 200, description = "The schema", body = doc::RawSchema, content_type = "application/vnd.schemaregistry.v1+json", example = json!({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]})),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn get_schema_text(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -881,6 +1062,19 @@ async fn get_schema_text(
     Ok(ok_text(s.schema_text))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/schemas/ids/{id}/versions",
+    operation_id = "srGetSchemaVersions",
+    tag = "Schema Registry (v1)",
+    summary = "List the versions that use a schema",
+    description = "Every live subject version whose schema has this id.",
+    params(doc::SchemaIdPath),
+    responses(
+        (status = 200, description = "Subjects and versions", body = [doc::SubjectVersion], content_type = "application/vnd.schemaregistry.v1+json"),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn schema_versions(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -896,6 +1090,19 @@ async fn schema_versions(
     Ok(ok(json!(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/schemas/ids/{id}/subjects",
+    operation_id = "srGetSchemaSubjects",
+    tag = "Schema Registry (v1)",
+    summary = "List the subjects that use a schema",
+    description = "Every subject with a live version whose schema has this id.",
+    params(doc::SchemaIdPath),
+    responses(
+        (status = 200, description = "Subject names", body = [String], content_type = "application/vnd.schemaregistry.v1+json", example = json!(["orders-value"])),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn schema_subjects(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -909,6 +1116,19 @@ async fn schema_subjects(
     Ok(ok(json!(subjects)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/schemas/types",
+    operation_id = "srGetSchemaTypes",
+    tag = "Schema Registry (v1)",
+    summary = "List schema types",
+    description = "The schema types this registry accepts.",
+    params(doc::RegistryPath),
+    responses(
+        (status = 200, description = "Schema types", body = [doc::SchemaTypeName], content_type = "application/vnd.schemaregistry.v1+json", example = json!(["JSON", "PROTOBUF", "AVRO"])),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn schema_types() -> Response {
     ok(json!(["JSON", "PROTOBUF", "AVRO"]))
 }
@@ -925,6 +1145,19 @@ fn parse_level(body: &Bytes) -> Result<String, SrError> {
     Ok(level)
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/config",
+    operation_id = "srGetConfig",
+    tag = "Schema Registry (v1)",
+    summary = "Get the environment's compatibility level",
+    description = "The level of subjects without their own; BACKWARD unless set.",
+    params(doc::RegistryPath),
+    responses(
+        (status = 200, description = "The level", body = doc::CompatibilityConfig, content_type = "application/vnd.schemaregistry.v1+json"),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn get_global_config(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -934,6 +1167,26 @@ async fn get_global_config(
     Ok(ok(json!({ "compatibilityLevel": level })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/schema-registry/v1/environments/{env}/config",
+    operation_id = "srUpdateConfig",
+    tag = "Schema Registry (v1)",
+    summary = "Set the environment's compatibility level",
+    description = "Needs OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or ConnectManager on the environment. 422 with `error_code` 42203 for an unknown level.",
+    params(doc::RegistryPath),
+    request_body(description = "The level", content(
+        (doc::CompatibilityUpdate = "application/vnd.schemaregistry.v1+json"),
+        (doc::CompatibilityUpdate = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The level set", body = doc::CompatibilityUpdated, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 400, response = doc::RegistryBadRequest),
+        (status = 403, response = doc::RegistryForbidden),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn put_global_config(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -946,6 +1199,19 @@ async fn put_global_config(
     Ok(ok(json!({ "compatibility": level })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schema-registry/v1/environments/{env}/config/{subject}",
+    operation_id = "srGetSubjectConfig",
+    tag = "Schema Registry (v1)",
+    summary = "Get a subject's compatibility level",
+    description = "The subject's own level; 404 with `error_code` 40408 when it has none, unless `defaultToGlobal=true`.",
+    params(doc::SubjectPath, doc::DefaultToGlobalQuery),
+    responses(
+        (status = 200, description = "The level", body = doc::CompatibilityConfig, content_type = "application/vnd.schemaregistry.v1+json"),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn get_subject_config(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -970,6 +1236,26 @@ async fn get_subject_config(
     Ok(ok(json!({ "compatibilityLevel": level })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/schema-registry/v1/environments/{env}/config/{subject}",
+    operation_id = "srUpdateSubjectConfig",
+    tag = "Schema Registry (v1)",
+    summary = "Set a subject's compatibility level",
+    description = "Overrides the environment's level for this subject (which need not exist yet). Needs OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or ConnectManager on the environment.",
+    params(doc::SubjectPath),
+    request_body(description = "The level", content(
+        (doc::CompatibilityUpdate = "application/vnd.schemaregistry.v1+json"),
+        (doc::CompatibilityUpdate = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The level set", body = doc::CompatibilityUpdated, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 400, response = doc::RegistryBadRequest),
+        (status = 403, response = doc::RegistryForbidden),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn put_subject_config(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -984,6 +1270,20 @@ async fn put_subject_config(
     Ok(ok(json!({ "compatibility": level })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/schema-registry/v1/environments/{env}/config/{subject}",
+    operation_id = "srDeleteSubjectConfig",
+    tag = "Schema Registry (v1)",
+    summary = "Remove a subject's compatibility level",
+    description = "The subject follows the environment's level again. 404 with `error_code` 40401 when it had no level of its own. Needs OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or ConnectManager on the environment.",
+    params(doc::SubjectPath),
+    responses(
+        (status = 200, description = "The level removed", body = doc::CompatibilityConfig, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 403, response = doc::RegistryForbidden),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn delete_subject_config(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -1038,6 +1338,25 @@ async fn compatibility_answer(
     Ok(ok(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/schema-registry/v1/environments/{env}/compatibility/subjects/{subject}/versions/{version}",
+    operation_id = "srCheckCompatibilityWithVersion",
+    tag = "Schema Registry (v1)",
+    summary = "Test compatibility with one version",
+    description = "Whether the schema could follow this version under the subject's compatibility level; with `latest` and no versions yet, it is compatible. 404 with `error_code` 40401 (subject) or 40402 (version).",
+    params(doc::VersionPath, doc::VerboseQuery),
+    request_body(description = "The schema to test", content(
+        (doc::RegisterSchemaRequest = "application/vnd.schemaregistry.v1+json"),
+        (doc::RegisterSchemaRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The verdict", body = doc::CompatibilityCheck, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 400, response = doc::RegistryBadRequest),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn check_version(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,
@@ -1049,6 +1368,25 @@ async fn check_version(
     compatibility_answer(&state, &reg, &p.subject, Some(v), &q, &body).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/schema-registry/v1/environments/{env}/compatibility/subjects/{subject}/versions",
+    operation_id = "srCheckCompatibility",
+    tag = "Schema Registry (v1)",
+    summary = "Test compatibility with a subject",
+    description = "Whether the schema could be registered under the subject: checked against the versions its compatibility level names (the last one, or all of them for `_TRANSITIVE` levels).",
+    params(doc::SubjectPath, doc::VerboseQuery),
+    request_body(description = "The schema to test", content(
+        (doc::RegisterSchemaRequest = "application/vnd.schemaregistry.v1+json"),
+        (doc::RegisterSchemaRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The verdict", body = doc::CompatibilityCheck, content_type = "application/vnd.schemaregistry.v1+json"),
+        (status = 400, response = doc::RegistryBadRequest),
+        (status = 422, response = doc::RegistryUnprocessable),
+        doc::RegistryCommonErrors,
+    )
+)]
 async fn check_all_versions(
     State(state): State<AppState>,
     Extension(reg): Extension<Registry>,

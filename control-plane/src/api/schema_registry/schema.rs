@@ -3,6 +3,7 @@
 //! schema, so the same schema keeps its id).
 
 use apache_avro::Schema as AvroSchema;
+use prost_reflect::FileDescriptor;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,11 @@ pub struct ParsedSchema {
     pub text: String,
     pub fingerprint: String,
     pub avro: Option<AvroSchema>,
+    /// JSON Schema: the schema, for compatibility checks.
+    pub json: Option<serde_json::Value>,
+    /// Protobuf: the compiled file, for compatibility checks (absent when
+    /// the schema imports other subjects, which are not compiled).
+    pub protobuf: Option<FileDescriptor>,
 }
 
 /// Parses and normalizes a schema. `references` are the texts of the
@@ -55,6 +61,7 @@ pub fn parse(
     if text.trim().is_empty() {
         return Err("Empty schema".into());
     }
+    let (mut json, mut protobuf) = (None, None);
     let (normalized, avro) = match schema_type {
         SchemaType::Avro => {
             let schema = if references.is_empty() {
@@ -74,7 +81,9 @@ pub fn parse(
                     "Invalid schema {text}, details: a JSON Schema is an object or a boolean"
                 ));
             }
-            (v.to_string(), None)
+            let normalized = v.to_string();
+            json = Some(v);
+            (normalized, None)
         }
         SchemaType::Protobuf => {
             let t = text.trim();
@@ -86,8 +95,9 @@ pub fn parse(
             // Compiled as the converters will (imports of Google's
             // well-known types resolve; references to other subjects do not).
             if references.is_empty() {
-                tributary_data_plane::converters::protobuf::compile(t)
+                let pool = tributary_data_plane::converters::protobuf::compile(t)
                     .map_err(|e| format!("Invalid schema {text}, details: {e}"))?;
+                protobuf = super::protobuf_compat::main_file(&pool);
             }
             (t.to_string(), None)
         }
@@ -106,6 +116,8 @@ pub fn parse(
         text: normalized,
         fingerprint,
         avro,
+        json,
+        protobuf,
     })
 }
 

@@ -1,7 +1,9 @@
 //! Datagen source: generates mock records (Confluent Cloud's `DatagenSource`,
 //! self-managed `io.confluent.kafka.connect.datagen.DatagenConnector`).
 
+pub mod generator;
 pub mod quickstarts;
+pub mod schema;
 pub mod settings;
 pub mod task;
 
@@ -10,6 +12,32 @@ use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, Sourc
 pub use quickstarts::Quickstart;
 pub use settings::DatagenSettings;
 pub use task::DatagenTask;
+
+/// The Avro schemas of the records a Datagen config generates, without the
+/// generator annotations (`arg.properties`): what a Schema Registry should
+/// hold for the topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvroSchemas {
+    /// The value schema: the quickstart's or `schema.string`'s record.
+    pub value: serde_json::Value,
+    /// The key schema: the key field's type; `None` when records have no key.
+    pub key: Option<serde_json::Value>,
+}
+
+/// The Avro schemas for a (Datagen) connector config; the error names the
+/// config key at fault (`quickstart`, `schema.string`, `schema.keyfield`).
+pub fn avro_schemas(config: &Config) -> Result<AvroSchemas, FieldError> {
+    let resolved = settings::resolve_schema(config)?;
+    let value = resolved.schema.avro_json();
+    let key = resolved.key_field.as_deref().and_then(|k| {
+        value
+            .get("fields")?
+            .as_array()?
+            .iter()
+            .find_map(|f| (f.get("name")?.as_str()? == k).then(|| f.get("type").cloned())?)
+    });
+    Ok(AvroSchemas { value, key })
+}
 
 /// The key each task config carries, as upstream's `DatagenConnector` sets it.
 pub const TASK_ID: &str = "task.id";
@@ -164,16 +192,115 @@ mod tests {
         let errs = validate(&DatagenPlugin, &orders(&[("output.data.format", "XML")]));
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].key, "output.data.format");
+    }
 
-        let mut custom = orders(&[
-            ("schema.string", "{\"type\":\"record\"}"),
-            ("schema.keyfield", "id"),
-        ]);
-        custom.remove("quickstart");
-        let errs = validate(&DatagenPlugin, &custom);
-        assert_eq!(errs.len(), 1);
+    const READING: &str = r#"{"type":"record","name":"reading","fields":[
+        {"name":"id","type":{"type":"long","arg.properties":{"iteration":{"start":1}}}},
+        {"name":"level","type":{"type":"enum","name":"level","symbols":["LOW","HIGH"]}}]}"#;
+
+    fn custom(extra: &[(&str, &str)]) -> Config {
+        let mut c = orders(&[("schema.string", READING)]);
+        c.remove("quickstart");
+        c.extend(cfg(extra));
+        c
+    }
+
+    #[test]
+    fn schema_string_with_keyfield_is_valid() {
+        assert_eq!(
+            validate(&DatagenPlugin, &custom(&[("schema.keyfield", "id")])),
+            vec![]
+        );
+        assert_eq!(validate(&DatagenPlugin, &custom(&[])), vec![]);
+    }
+
+    #[test]
+    fn quickstart_and_schema_string_are_exclusive() {
+        let mut both = custom(&[]);
+        both.insert("quickstart".into(), "ORDERS".into());
+        let errs = validate(&DatagenPlugin, &both);
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["quickstart", "schema.string"]);
+        assert!(
+            errs.iter().all(|e| e.message.contains("exactly one")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn schema_string_errors_name_the_key() {
+        let bad_json = custom(&[("schema.string", "{\"type\": \"record\", ")]);
+        let errs = validate(&DatagenPlugin, &bad_json);
+        assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!(errs[0].key, "schema.string");
-        assert!(errs[0].message.contains("not supported yet"), "{}", errs[0]);
+        assert!(
+            errs[0]
+                .message
+                .contains("Unable to parse the provided schema"),
+            "{}",
+            errs[0]
+        );
+
+        let not_record = custom(&[("schema.string", "\"string\"")]);
+        assert_eq!(error_keys(&not_record), vec!["schema.string"]);
+
+        let bad_annotation = custom(&[(
+            "schema.string",
+            r#"{"type":"record","name":"r","fields":[{"name":"n","type":{"type":"int","arg.properties":{"range":{"min":9,"max":1}}}}]}"#,
+        )]);
+        let errs = validate(&DatagenPlugin, &bad_annotation);
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].message.contains("n arg.properties"), "{}", errs[0]);
+
+        let errs = validate(&DatagenPlugin, &custom(&[("schema.keyfield", "nope")]));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].key, "schema.keyfield");
+        assert!(errs[0].message.contains("id, level"), "{}", errs[0]);
+        // The quickstart's fields too.
+        assert_eq!(
+            error_keys(&orders(&[("schema.keyfield", "userid")])),
+            vec!["schema.keyfield"]
+        );
+    }
+
+    #[test]
+    fn schema_filename_is_refused() {
+        let mut c = orders(&[("schema.filename", "/tmp/orders.avsc")]);
+        assert_eq!(error_keys(&c), vec!["schema.filename"]);
+        c.remove("quickstart");
+        let errs = validate(&DatagenPlugin, &c);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].key, "schema.filename");
+        assert!(errs[0].message.contains("schema.string"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn every_quickstart_name_validates_in_any_case() {
+        for name in Quickstart::NAMES {
+            let lower = name.to_lowercase();
+            assert_eq!(
+                validate(&DatagenPlugin, &orders(&[("quickstart", &lower)])),
+                vec![],
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn avro_schemas_without_annotations() {
+        let s = avro_schemas(&orders(&[])).unwrap();
+        assert_eq!(s.value["name"], "orders");
+        assert_eq!(s.key, Some(serde_json::json!({"type": "int"})));
+        assert!(!s.value.to_string().contains("arg.properties"));
+        let s = avro_schemas(&custom(&[("schema.keyfield", "level")])).unwrap();
+        assert_eq!(
+            s.value["fields"][0],
+            serde_json::json!({"name":"id","type":{"type":"long"}})
+        );
+        assert_eq!(s.key.unwrap()["type"], "enum");
+        assert_eq!(avro_schemas(&custom(&[])).unwrap().key, None);
+        let err = avro_schemas(&orders(&[("quickstart", "nope")])).unwrap_err();
+        assert_eq!(err.key, "quickstart");
     }
 
     #[test]

@@ -2,12 +2,16 @@
 //! runs with.
 
 use super::quickstarts::Quickstart;
+use super::schema::DatagenSchema;
+use crate::connectors::config::non_empty;
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
 pub const KAFKA_TOPIC: &str = "kafka.topic";
 pub const QUICKSTART: &str = "quickstart";
 pub const SCHEMA_STRING: &str = "schema.string";
 pub const SCHEMA_KEYFIELD: &str = "schema.keyfield";
+/// Self-managed only: refused, a managed worker has no files of the user's.
+pub const SCHEMA_FILENAME: &str = "schema.filename";
 pub const OUTPUT_DATA_FORMAT: &str = "output.data.format";
 pub const MAX_INTERVAL: &str = "max.interval";
 pub const ITERATIONS: &str = "iterations";
@@ -15,6 +19,9 @@ pub const RANDOM_SEED: &str = "random.seed";
 
 /// Every format Confluent Cloud offers for sources.
 const OUTPUT_FORMATS: &[&str] = &["AVRO", "JSON_SR", "PROTOBUF", "JSON"];
+
+/// Upstream's `SCHEMA_SOURCE_ERR`, for the sources this service offers.
+const SCHEMA_SOURCE_ERR: &str = "Must set exactly one of quickstart or schema.string";
 
 pub fn defs() -> Vec<ConfigDef> {
     use ConfigType::*;
@@ -28,13 +35,13 @@ pub fn defs() -> Vec<ConfigDef> {
             .allowed(Quickstart::NAMES)
             .importance(Importance::High)
             .group(GROUP)
-            .doc("Quickstart", "A canned record shape and key field (case-insensitive). Either quickstart or schema.string is required."),
+            .doc("Quickstart", "A built-in schema specification of kafka-connect-datagen (case-insensitive), with its key field. Cannot be used with schema.string."),
         ConfigDef::new(SCHEMA_STRING, String)
             .group(GROUP)
-            .doc("Schema string", "An Avro schema with arg.properties generators. Not supported yet."),
+            .doc("Schema string", "The literal JSON-encoded Avro schema to use, a record whose types may carry arg.properties generator annotations (options, range, regex, iteration, length, keys). Cannot be set with quickstart."),
         ConfigDef::new(SCHEMA_KEYFIELD, String)
             .group(GROUP)
-            .doc("Schema key field", "The field of schema.string whose value becomes the record key."),
+            .doc("Schema key field", "Name of the top-level field to use as message key. Optional with quickstart (each quickstart has its key field); without it, schema.string records have no key."),
         ConfigDef::new(OUTPUT_DATA_FORMAT, String)
             .default("JSON")
             .allowed(OUTPUT_FORMATS)
@@ -53,30 +60,117 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::new(RANDOM_SEED, Long)
             .importance(Importance::Low)
             .group(GROUP)
-            .doc("Random seed", "Seed for the generator, so that every run produces the same records."),
+            .doc("Random seed", "Numeric seed for generating random data: two connectors started with the same seed produce the same data; each task of a connector generates different data."),
     ]
 }
 
-/// Checks the definitions cannot express: which source of shape is given and
-/// which formats are implemented. Each error names its key.
+/// Where the record shape comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaSource {
+    Quickstart(Quickstart),
+    SchemaString(String),
+}
+
+/// The parsed value schema of a config and the field that becomes the key.
+#[derive(Debug, Clone)]
+pub struct ResolvedSchema {
+    pub source: SchemaSource,
+    pub schema: DatagenSchema,
+    /// A top-level field of `schema`; `None`: records have no key.
+    pub key_field: Option<String>,
+}
+
+/// Resolves `quickstart` or `schema.string` (exactly one must be set) and
+/// `schema.keyfield`; errors name the key at fault.
+pub fn resolve_schema(config: &Config) -> Result<ResolvedSchema, FieldError> {
+    let quickstart = non_empty(config, QUICKSTART);
+    let schema_string = non_empty(config, SCHEMA_STRING);
+    let (source, schema, default_key) = match (quickstart, schema_string) {
+        (Some(_), Some(_)) => return Err(FieldError::new(SCHEMA_STRING, SCHEMA_SOURCE_ERR)),
+        (None, None) => {
+            return Err(FieldError::new(
+                QUICKSTART,
+                format!(
+                    "{SCHEMA_SOURCE_ERR}; quickstart may be one of {}",
+                    Quickstart::NAMES.join(", ")
+                ),
+            ))
+        }
+        (Some(name), None) => {
+            let q = Quickstart::parse(name).ok_or_else(|| {
+                FieldError::new(
+                    QUICKSTART,
+                    format!(
+                        "Invalid value {name}: must be one of {}",
+                        Quickstart::NAMES.join(", ")
+                    ),
+                )
+            })?;
+            // The embedded schemas are covered by tests; still no panic here.
+            let schema = q.schema().map_err(|e| {
+                FieldError::new(
+                    QUICKSTART,
+                    format!("quickstart {} is broken: {e}", q.name()),
+                )
+            })?;
+            (SchemaSource::Quickstart(q), schema, Some(q.key_field()))
+        }
+        (None, Some(text)) => {
+            let schema = DatagenSchema::parse(text).map_err(|e| {
+                FieldError::new(
+                    SCHEMA_STRING,
+                    format!("Unable to parse the provided schema: {e}"),
+                )
+            })?;
+            (SchemaSource::SchemaString(text.to_string()), schema, None)
+        }
+    };
+    let key_field = match non_empty(config, SCHEMA_KEYFIELD) {
+        Some(k) => {
+            if schema.field(k).is_none() {
+                let fields: Vec<&str> = schema.fields().iter().map(|f| f.name.as_str()).collect();
+                return Err(FieldError::new(
+                    SCHEMA_KEYFIELD,
+                    format!(
+                        "{k} is not a field of the schema; its fields are {}",
+                        fields.join(", ")
+                    ),
+                ));
+            }
+            Some(k.to_string())
+        }
+        None => default_key.map(str::to_string),
+    };
+    Ok(ResolvedSchema {
+        source,
+        schema,
+        key_field,
+    })
+}
+
+/// Checks the definitions cannot express: the schema source (exactly one of
+/// `quickstart` and `schema.string`, a schema that parses, a key field it
+/// has) and the output formats. Each error names its key.
 pub fn validate_extra(config: &Config) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let quickstart = non_empty(config, QUICKSTART);
-    let schema = non_empty(config, SCHEMA_STRING);
-    if schema.is_some() {
+    let filename = non_empty(config, SCHEMA_FILENAME).is_some();
+    if filename {
         errors.push(FieldError::new(
-            SCHEMA_STRING,
-            "schema.string is not supported yet; use quickstart with one of ".to_string()
-                + &Quickstart::NAMES.join(", "),
+            SCHEMA_FILENAME,
+            "schema.filename is not available on the managed service (connectors cannot read files on the workers); put the schema into schema.string instead",
         ));
-    } else if quickstart.is_none() {
-        errors.push(FieldError::new(
-            QUICKSTART,
-            format!(
-                "Either quickstart or schema.string must be set; quickstart may be one of {}",
-                Quickstart::NAMES.join(", ")
-            ),
-        ));
+    }
+    let both =
+        non_empty(config, QUICKSTART).is_some() && non_empty(config, SCHEMA_STRING).is_some();
+    if both {
+        // Upstream marks every schema source that was set.
+        errors.push(FieldError::new(QUICKSTART, SCHEMA_SOURCE_ERR));
+        errors.push(FieldError::new(SCHEMA_STRING, SCHEMA_SOURCE_ERR));
+    } else if let Err(e) = resolve_schema(config) {
+        // With schema.filename set, its own error says what to do instead.
+        if !(filename && e.key == QUICKSTART && non_empty(config, QUICKSTART).is_none()) {
+            errors.push(e);
+        }
     }
     // output.data.format, key.converter and value.converter.
     errors.extend(crate::converters::validate(
@@ -87,10 +181,10 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
 }
 
 /// A task's typed settings, parsed from its task config.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct DatagenSettings {
     pub topic: String,
-    pub quickstart: Quickstart,
+    pub schema: ResolvedSchema,
     pub max_interval_ms: u64,
     /// `None` = unlimited.
     pub iterations: Option<u64>,
@@ -110,14 +204,7 @@ impl DatagenSettings {
                 )
             })?
             .to_string();
-        let quickstart = non_empty(config, QUICKSTART)
-            .and_then(Quickstart::parse)
-            .ok_or_else(|| {
-                FieldError::new(
-                    QUICKSTART,
-                    format!("must be one of {}", Quickstart::NAMES.join(", ")),
-                )
-            })?;
+        let schema = resolve_schema(config)?;
         let max_interval = long(config, MAX_INTERVAL)?.unwrap_or(1000);
         let max_interval_ms = u64::try_from(max_interval).map_err(|_| {
             FieldError::new(
@@ -132,7 +219,7 @@ impl DatagenSettings {
         let random_seed = long(config, RANDOM_SEED)?;
         Ok(DatagenSettings {
             topic,
-            quickstart,
+            schema,
             max_interval_ms,
             iterations,
             random_seed,
@@ -140,10 +227,7 @@ impl DatagenSettings {
     }
 }
 
-fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
+/// A LONG value (negative allowed, unlike [`crate::connectors::config::number`]'s callers).
 fn long(config: &Config, key: &str) -> Result<Option<i64>, FieldError> {
     non_empty(config, key)
         .map(|v| {

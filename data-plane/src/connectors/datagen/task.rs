@@ -2,6 +2,7 @@
 //! (sleep `random() * max.interval` ms, then one record), or generates
 //! batches as fast as the producer takes them when `max.interval` is 0.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,9 +10,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::quickstarts::Quickstart;
+use super::generator::Generator;
 use super::settings::DatagenSettings;
 use crate::connectors::{Config, SourceRecord, SourceTask, TaskError};
+use crate::schema::{self, Schema};
 
 /// Records per `poll` when `max.interval` is 0: big enough to keep the
 /// producer's batches full, small enough to notice a stop quickly.
@@ -19,18 +21,31 @@ const UNPACED_BATCH: u64 = 500;
 /// How long an exhausted task (all `iterations` generated) idles per poll.
 const EXHAUSTED_IDLE: Duration = Duration::from_millis(250);
 
+/// Offset and header names, as upstream's `DatagenTask` writes them.
+const TASK_ID: &str = "task.id";
+const TASK_GENERATION: &str = "task.generation";
+const CURRENT_ITERATION: &str = "current.iteration";
+const RANDOM_SEED: &str = "random.seed";
+
 pub struct DatagenTask {
     topic: String,
-    quickstart: Quickstart,
+    generator: Generator,
+    key_field: Option<String>,
+    /// The Connect schemas of the Avro schema the data comes from (as
+    /// upstream's AvroData gives them), so schema-bearing converters write
+    /// the quickstart's own schema rather than one guessed from values.
+    key_schema: Option<Arc<Schema>>,
+    value_schema: Option<Arc<Schema>>,
     task_id: u32,
     max_interval_ms: u64,
     /// Records to generate before going idle; `None` = unlimited.
     iterations: Option<u64>,
-    /// Records generated so far (upstream's `count`); drives `iteration` fields.
+    /// Records generated so far (upstream's `count`).
     count: u64,
     /// Restored from the stored source offset, as upstream does.
     generation: u64,
-    /// Generates the data; seeded from `random.seed` for reproducible output.
+    /// Generates the data; seeded from `random.seed` for reproducible output
+    /// and re-seeded after every record so the offset can carry its state.
     data_rng: StdRng,
     /// Paces `poll`; kept apart so timing never changes the data sequence.
     pace_rng: StdRng,
@@ -41,9 +56,21 @@ impl DatagenTask {
     pub fn new(config: &Config, task_id: u32) -> Result<DatagenTask, TaskError> {
         let settings = DatagenSettings::parse(config)
             .map_err(|e| TaskError::Fatal(format!("invalid Datagen config: {e}")))?;
+        let avro = super::avro_schemas(config)
+            .map_err(|e| TaskError::Fatal(format!("invalid Datagen config: {e}")))?;
+        let connect = |avro: &serde_json::Value| {
+            schema::from_avro(avro).map(Arc::new).map_err(|e| {
+                TaskError::Fatal(format!("the Datagen schema has no Connect form: {e}"))
+            })
+        };
+        let value_schema = Some(connect(&avro.value)?);
+        let key_schema = avro.key.as_ref().map(connect).transpose()?;
         Ok(DatagenTask {
+            key_schema,
+            value_schema,
             topic: settings.topic,
-            quickstart: settings.quickstart,
+            generator: Generator::new(settings.schema.schema, 0),
+            key_field: settings.schema.key_field,
             task_id,
             max_interval_ms: settings.max_interval_ms,
             iterations: settings.iterations,
@@ -55,18 +82,28 @@ impl DatagenTask {
         })
     }
 
-    /// Continues the iteration count (and so `orderid`, `viewtime`, …) where
-    /// the last committed record of this task left off.
+    /// Continues where the last committed record of this task left off: the
+    /// iteration count (and so `orderid`, `viewtime`, …), the generation and
+    /// the random state, as upstream restores them from its offset.
     pub fn resume_from(mut self, offsets: &[crate::protocol::SourceOffset]) -> DatagenTask {
         let mine = offsets.iter().find(|o| {
-            o.partition.get("task.id").and_then(|v| v.as_u64()) == Some(u64::from(self.task_id))
+            o.partition.get(TASK_ID).and_then(|v| v.as_u64()) == Some(u64::from(self.task_id))
         });
         if let Some(o) = mine {
-            if let Some(n) = o.offset.get("current.iteration").and_then(|v| v.as_u64()) {
+            if let Some(n) = o.offset.get(CURRENT_ITERATION).and_then(|v| v.as_u64()) {
                 self.count = n;
+                let schema = self.generator.schema().clone();
+                self.generator = Generator::new(schema, n);
             }
-            if let Some(g) = o.offset.get("task.generation").and_then(|v| v.as_u64()) {
+            if let Some(g) = o.offset.get(TASK_GENERATION).and_then(|v| v.as_u64()) {
                 self.generation = g;
+            }
+            let seed = o
+                .offset
+                .get(RANDOM_SEED)
+                .and_then(|v| v.as_i64().map(|s| s as u64).or_else(|| v.as_u64()));
+            if let Some(seed) = seed {
+                self.data_rng = StdRng::seed_from_u64(seed);
             }
             tracing::info!(iteration = self.count, "resuming from the stored offset");
         }
@@ -85,25 +122,36 @@ impl DatagenTask {
     /// Generates the next record, advancing the iteration.
     pub fn next_record(&mut self) -> SourceRecord {
         let iteration = self.count;
-        let value = self.quickstart.generate(&mut self.data_rng, iteration);
-        let key = value.get(self.quickstart.key_field()).cloned();
+        let value = self.generator.generate(&mut self.data_rng);
+        // Upstream: no key field, null key.
+        let key = self
+            .key_field
+            .as_deref()
+            .and_then(|k| value.get(k))
+            .cloned()
+            .filter(|k| !k.is_null());
+        // Re-seed so that the offset holds the state the next record starts from.
+        let seed: u64 = self.data_rng.gen();
+        self.data_rng = StdRng::seed_from_u64(seed);
         self.count += 1;
         SourceRecord {
             topic: self.topic.clone(),
             key,
             value: Some(value),
             headers: vec![
-                ("task.generation".into(), self.generation.to_string()),
-                ("task.id".into(), self.task_id.to_string()),
-                ("current.iteration".into(), iteration.to_string()),
+                (TASK_GENERATION.into(), self.generation.to_string()),
+                (TASK_ID.into(), self.task_id.to_string()),
+                (CURRENT_ITERATION.into(), iteration.to_string()),
             ],
-            source_partition: json!({ "task.id": self.task_id }),
+            source_partition: json!({ TASK_ID: self.task_id }),
             // Like upstream, the offset is the state the next lifetime resumes from.
             source_offset: json!({
-                "task.generation": self.generation + 1,
-                "current.iteration": iteration + 1,
+                TASK_GENERATION: self.generation + 1,
+                CURRENT_ITERATION: iteration + 1,
+                RANDOM_SEED: seed as i64,
             }),
-            ..SourceRecord::default()
+            key_schema: self.key_schema.clone(),
+            value_schema: self.value_schema.clone(),
         }
     }
 }
@@ -180,6 +228,41 @@ mod resume_tests {
         let r = task.next_record();
         assert_eq!(r.value.as_ref().unwrap()["orderid"], 42);
         assert_eq!(r.source_offset["current.iteration"], 43);
+        assert_eq!(r.source_offset["task.generation"], 2);
+        assert_eq!(r.headers[0], ("task.generation".into(), "1".into()));
+    }
+
+    /// Stopping after any record and resuming from its offset yields the
+    /// very records an uninterrupted task would have produced.
+    #[test]
+    fn a_restarted_task_continues_the_same_sequence() {
+        let config: Config = [
+            ("kafka.topic", "t"),
+            ("quickstart", "PAGEVIEWS"),
+            ("random.seed", "99"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut straight = DatagenTask::new(&config, 0).unwrap();
+        let expected: Vec<_> = (0..10).map(|_| straight.next_record().value).collect();
+
+        let mut first = DatagenTask::new(&config, 0).unwrap();
+        let mut got: Vec<_> = Vec::new();
+        let mut last_offset = json!(null);
+        for _ in 0..4 {
+            let r = first.next_record();
+            last_offset = r.source_offset.clone();
+            got.push(r.value);
+        }
+        assert!(last_offset["random.seed"].is_i64(), "{last_offset}");
+        let stored = vec![SourceOffset {
+            partition: json!({"task.id": 0}),
+            offset: last_offset,
+        }];
+        let mut resumed = DatagenTask::new(&config, 0).unwrap().resume_from(&stored);
+        got.extend((0..6).map(|_| resumed.next_record().value));
+        assert_eq!(got, expected);
     }
 }
 
@@ -202,6 +285,43 @@ mod tests {
 
     fn values(task: &mut DatagenTask, n: usize) -> Vec<serde_json::Value> {
         (0..n).filter_map(|_| task.next_record().value).collect()
+    }
+
+    /// Every quickstart's records carry their quickstart's Connect schema,
+    /// and their values fit it: Avro (through the registry) and the JSON
+    /// envelope write them, and the Avro bytes read back to the same value.
+    #[tokio::test]
+    async fn quickstart_records_carry_a_schema_their_values_fit() {
+        use crate::converters::{registry::MemoryRegistry, Format, RecordConverter, Side};
+        let reg = MemoryRegistry::new();
+        let avro = RecordConverter::new(Format::Avro, Side::Value, Some(reg.clone())).unwrap();
+        let avro_key = RecordConverter::new(Format::Avro, Side::Key, Some(reg)).unwrap();
+        let envelope =
+            RecordConverter::new(Format::Json { schemas: true }, Side::Value, None).unwrap();
+        for q in super::super::quickstarts::Quickstart::all() {
+            let c = config(&[("quickstart", q.name()), ("random.seed", "3")]);
+            let mut task = DatagenTask::new(&c, 0).unwrap();
+            for _ in 0..50 {
+                let r = task.next_record();
+                let schema = r.value_schema.as_deref().expect("a value schema");
+                let bytes = avro
+                    .from_connect_data("t", Some(schema), r.value.as_ref())
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", q.name()));
+                let back = avro.to_connect_data("t", bytes.as_deref()).await.unwrap();
+                assert_eq!(back.value, r.value, "{}", q.name());
+                envelope
+                    .from_connect_data("t", Some(schema), r.value.as_ref())
+                    .await
+                    .unwrap_or_else(|e| panic!("{} (envelope): {e}", q.name()));
+                if let Some(key_schema) = r.key_schema.as_deref() {
+                    avro_key
+                        .from_connect_data("t", Some(key_schema), r.key.as_ref())
+                        .await
+                        .unwrap_or_else(|e| panic!("{} (key): {e}", q.name()));
+                }
+            }
+        }
     }
 
     #[test]
@@ -233,10 +353,45 @@ mod tests {
             ]
         );
         assert_eq!(r.source_partition, json!({"task.id": 3}));
+        let offset = r.source_offset.as_object().unwrap();
+        let keys: Vec<&String> = offset.keys().collect();
         assert_eq!(
-            r.source_offset,
-            json!({"task.generation": 1, "current.iteration": 2})
+            keys,
+            ["task.generation", "current.iteration", "random.seed"]
         );
+        assert_eq!(offset["task.generation"], 1);
+        assert_eq!(offset["current.iteration"], 2);
+    }
+
+    #[test]
+    fn schema_string_records_follow_the_schema_and_key_field() {
+        let schema = r#"{"type":"record","name":"reading","fields":[
+            {"name":"sensor","type":{"type":"string","arg.properties":{"options":["s1","s2"]}}},
+            {"name":"seq","type":{"type":"long","arg.properties":{"iteration":{"start":100}}}},
+            {"name":"celsius","type":{"type":"double","arg.properties":{"range":{"min":-5,"max":5}}}}]}"#;
+        let mut c = config(&[("schema.string", schema), ("schema.keyfield", "sensor")]);
+        c.remove("quickstart");
+        let mut task = DatagenTask::new(&c, 0).unwrap();
+        for i in 0..20 {
+            let r = task.next_record();
+            let v = r.value.unwrap();
+            assert_eq!(r.key.as_ref(), Some(&v["sensor"]));
+            assert!(v["sensor"] == "s1" || v["sensor"] == "s2");
+            assert_eq!(v["seq"], 100 + i);
+            assert!((-5.0..5.0).contains(&v["celsius"].as_f64().unwrap()));
+        }
+        // Without schema.keyfield, records have no key (upstream).
+        c.remove("schema.keyfield");
+        let r = DatagenTask::new(&c, 0).unwrap().next_record();
+        assert_eq!(r.key, None);
+    }
+
+    #[test]
+    fn schema_keyfield_overrides_the_quickstart_key() {
+        let mut task = DatagenTask::new(&config(&[("schema.keyfield", "itemid")]), 0).unwrap();
+        let r = task.next_record();
+        let item = r.key.and_then(|k| k.as_str().map(str::to_string)).unwrap();
+        assert!(item.starts_with("Item_"), "{item}");
     }
 
     #[tokio::test]

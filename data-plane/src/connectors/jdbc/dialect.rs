@@ -173,9 +173,9 @@ impl Dialect {
     }
 
     /// The `n`th (1-based) parameter. Postgres parameters are cast to the
-    /// column's declared type: values are bound by their JSON type (text,
-    /// bigint …) and the explicit cast lets a string land in a timestamp or
-    /// jsonb column, as an implicit assignment cast would not.
+    /// column's declared type: values are bound as text and the explicit
+    /// cast lets them land in a bigint, timestamp or jsonb column, as an
+    /// implicit assignment cast would not.
     pub fn param(&self, n: usize, cast: Option<&str>) -> String {
         match (self, cast) {
             (Dialect::MySql, _) => "?".to_string(),
@@ -216,38 +216,43 @@ impl Dialect {
             sql.push(')');
         }
         if let OnConflict::Update { key } = on_conflict {
-            let non_key: Vec<&String> = columns.iter().filter(|c| !key.contains(c)).collect();
-            match self {
-                Dialect::MySql => {
-                    // Every column a key column: nothing to change, but the
-                    // clause still turns a duplicate into a no-op.
-                    let assign: Vec<String> = if non_key.is_empty() {
-                        key.iter().collect()
-                    } else {
-                        non_key
-                    }
-                    .into_iter()
-                    .map(|c| format!("{q}=VALUES({q})", q = self.quote(c)))
-                    .collect();
-                    sql.push_str(" ON DUPLICATE KEY UPDATE ");
-                    sql.push_str(&assign.join(","));
-                }
-                Dialect::Postgres => {
-                    sql.push_str(&format!(" ON CONFLICT ({}) ", self.column_list(key)));
-                    if non_key.is_empty() {
-                        sql.push_str("DO NOTHING");
-                    } else {
-                        let assign: Vec<String> = non_key
-                            .into_iter()
-                            .map(|c| format!("{q}=EXCLUDED.{q}", q = self.quote(c)))
-                            .collect();
-                        sql.push_str("DO UPDATE SET ");
-                        sql.push_str(&assign.join(","));
-                    }
-                }
-            }
+            sql.push(' ');
+            sql.push_str(&self.upsert_clause(columns, key));
         }
         sql
+    }
+
+    /// What turns an insert of `columns` into an upsert on `key`:
+    /// `ON DUPLICATE KEY UPDATE …` (MySQL) or `ON CONFLICT (key) DO UPDATE …`
+    /// (Postgres), overwriting the non-key columns.
+    pub fn upsert_clause(&self, columns: &[String], key: &[String]) -> String {
+        let non_key: Vec<&String> = columns.iter().filter(|c| !key.contains(c)).collect();
+        match self {
+            Dialect::MySql => {
+                // Every column a key column: nothing to change, but the
+                // clause still turns a duplicate into a no-op.
+                let assign: Vec<String> = if non_key.is_empty() {
+                    key.iter().collect()
+                } else {
+                    non_key
+                }
+                .into_iter()
+                .map(|c| format!("{q}=VALUES({q})", q = self.quote(c)))
+                .collect();
+                format!("ON DUPLICATE KEY UPDATE {}", assign.join(","))
+            }
+            Dialect::Postgres => {
+                let target = format!("ON CONFLICT ({}) ", self.column_list(key));
+                if non_key.is_empty() {
+                    return target + "DO NOTHING";
+                }
+                let assign: Vec<String> = non_key
+                    .into_iter()
+                    .map(|c| format!("{q}=EXCLUDED.{q}", q = self.quote(c)))
+                    .collect();
+                target + "DO UPDATE SET " + &assign.join(",")
+            }
+        }
     }
 
     /// `UPDATE t SET c=… WHERE k=… AND …` for one row: parameters are the
@@ -320,7 +325,8 @@ impl Dialect {
         )
     }
 
-    fn column_list(&self, columns: &[String]) -> String {
+    /// Quoted identifiers, comma-separated.
+    pub fn column_list(&self, columns: &[String]) -> String {
         columns
             .iter()
             .map(|c| self.quote(c))

@@ -5,6 +5,7 @@
 //! * [`settings`], [`url`]: config keys, validation, typed settings.
 //! * [`rows`]: record → row (table, primary key per `pk.mode`, columns).
 //! * [`writer`]: rows → multi-row insert/upsert, update and delete statements.
+//! * [`pg_copy`]: Postgres' faster way for longer runs: `COPY … FROM STDIN`.
 //! * [`dialect`]: what differs between MySQL and Postgres in SQL text.
 //! * [`value`], [`table`]: column values and types; table names and columns.
 //! * [`backend`], [`mysql`], [`postgres`]: connections, DDL, transactions.
@@ -13,6 +14,7 @@
 pub mod backend;
 pub mod dialect;
 pub mod mysql;
+pub mod pg_copy;
 pub mod postgres;
 pub mod rows;
 pub mod settings;

@@ -1,13 +1,16 @@
 //! Postgres: one connection per task, opened at start and again after it
-//! breaks.
+//! breaks. A batch's statements, COPYs among them, run in one transaction.
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgSslMode, Postgres};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgSslMode, Postgres,
+};
 use sqlx::query::Query;
 use sqlx::Connection;
 
 use super::backend::{self, Backend, JdbcError, LazyConnection, Target};
 use super::dialect::Dialect;
+use super::pg_copy::CopyData;
 use super::settings::{self, SslMode};
 use super::table::{ColumnInfo, TableId, TableInfo};
 use super::value::SqlValue;
@@ -17,6 +20,9 @@ use super::writer::Statement;
 /// duplicate_table, duplicate_column, and the unique violation on
 /// `pg_type` that concurrent `CREATE TABLE IF NOT EXISTS` can raise.
 const ALREADY_EXISTS: &[&str] = &["42P07", "42701", "23505"];
+
+/// COPY data goes in messages of this size, not one message per run.
+const COPY_CHUNK: usize = 1 << 20;
 
 pub struct PostgresBackend {
     link: LazyConnection<PgConnection>,
@@ -40,7 +46,9 @@ impl PostgresBackend {
             .database(&connection.database)
             .ssl_mode(ssl_mode)
             .application_name("tributary-jdbc-sink")
-            .options([("TimeZone", timezone)]);
+            // No NOTICEs (sqlx logs each): "already exists, skipping" of
+            // the staging tables would come with every batch.
+            .options([("TimeZone", timezone), ("client_min_messages", "warning")]);
         if !connection.password.is_empty() {
             options = options.password(connection.password.expose());
         }
@@ -102,7 +110,7 @@ impl Backend for PostgresBackend {
 
     async fn ddl(&mut self, sql: &str, what: &str) -> Result<(), JdbcError> {
         let conn = self.link.get().await?;
-        let result = match run_ddl(conn, sql).await {
+        let result = match run_simple(conn, sql).await {
             Ok(_) => Ok(()),
             Err(e)
                 if backend::db_code(&e).is_some_and(|c| ALREADY_EXISTS.contains(&c.as_str())) =>
@@ -156,15 +164,66 @@ async fn write_in_transaction(
         .await
         .map_err(sql_err("starting a transaction"))?;
     for st in statements {
-        bind(sqlx::query(&st.sql), &st.params)
-            .execute(&mut *tx)
-            .await
-            .map_err(sql_err(&st.what))?;
+        let done = match &st.copy {
+            Some(copy) => copy_in(&mut tx, &st.sql, copy)
+                .await
+                .map_err(|source| copy_error(&st.what, copy, source)),
+            // No parameters (staging DDL, INSERT … SELECT): the simple
+            // protocol, nothing to prepare and cache.
+            None if st.params.is_empty() => run_simple(&mut tx, &st.sql)
+                .await
+                .map_err(sql_err(&st.what)),
+            None => bind(sqlx::query(&st.sql), &st.params)
+                .execute(&mut *tx)
+                .await
+                .map(|_| ())
+                .map_err(sql_err(&st.what)),
+        };
+        done?;
     }
     tx.commit().await.map_err(sql_err("committing the batch"))
 }
 
-/// Binds each value by its JSON type; the SQL casts it to the column type.
+/// `COPY … FROM STDIN` of the data. A refused row fails the whole COPY
+/// (and so the transaction); what was sent after it is dropped by the server.
+async fn copy_in(conn: &mut PgConnection, sql: &str, copy: &CopyData) -> Result<(), sqlx::Error> {
+    let mut writer = conn.copy_in_raw(sql).await?;
+    for chunk in copy.data.chunks(COPY_CHUNK) {
+        // On an error the writer, dropped, tells the server the COPY failed.
+        writer.send(chunk).await?;
+    }
+    writer.finish().await.map(|_| ())
+}
+
+/// A COPY error, naming the record whose line the server refused (its
+/// context reads `COPY t, line 40, column n: "…"`).
+fn copy_error(what: &str, copy: &CopyData, source: sqlx::Error) -> JdbcError {
+    let origin = match &source {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<PgDatabaseError>()
+            .and_then(|pg| pg.r#where())
+            .and_then(copy_line)
+            .and_then(|line| copy.origin_of_line(line)),
+        _ => None,
+    };
+    let what = match origin {
+        Some(origin) => format!("{what}, at the row of the record at {origin},"),
+        None => what.to_string(),
+    };
+    JdbcError::Sql { what, source }
+}
+
+/// The line number in a COPY error's context.
+fn copy_line(context: &str) -> Option<usize> {
+    let (_, rest) = context.split_once(", line ")?;
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..digits].parse().ok()
+}
+
+/// Binds each value by its type (the writer hands Postgres only text and
+/// NULLs); the SQL casts it to the column type.
 fn bind<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     params: &'q [SqlValue],
@@ -182,7 +241,23 @@ fn bind<'q>(
     query
 }
 
-/// DDL goes over the simple (text) protocol: no statement to prepare and cache.
-async fn run_ddl(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+/// DDL and other statements without parameters go over the simple (text)
+/// protocol: no statement to prepare and cache.
+async fn run_simple(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::Executor::execute(conn, sql).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_errors_name_the_line() {
+        assert_eq!(
+            copy_line("COPY orders, line 40, column qty: \"many\""),
+            Some(40)
+        );
+        assert_eq!(copy_line("COPY orders, line 7"), Some(7));
+        assert_eq!(copy_line("SQL statement \"…\""), None);
+    }
 }

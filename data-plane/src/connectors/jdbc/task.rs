@@ -186,7 +186,8 @@ impl JdbcSinkTask {
             .await
     }
 
-    /// Postgres casts each parameter to its column's declared type.
+    /// Postgres casts each parameter to its column's declared type (and
+    /// writes COPY fields as that type takes them).
     fn casts(&self, run: &Run) -> Vec<Option<String>> {
         let info = match (self.dialect, self.tables.get(&run.table)) {
             (Dialect::Postgres, Some(info)) => info,

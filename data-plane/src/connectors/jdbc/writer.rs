@@ -2,11 +2,12 @@
 //! table and shape form a run, and each run becomes few multi-row
 //! statements (rather than one statement per row, the Java sink's way).
 //! Order is kept across runs, so a write then a delete of the same key in
-//! one batch ends deleted.
+//! one batch ends deleted. Postgres copies longer runs instead ([`pg_copy`]).
 
 use std::collections::HashMap;
 
 use super::dialect::{Dialect, OnConflict};
+use super::pg_copy::{self, CopyData};
 use super::rows::{Op, Row};
 use super::settings::InsertMode;
 use super::table::TableId;
@@ -39,6 +40,9 @@ impl Run {
 pub struct Statement {
     pub sql: String,
     pub params: Vec<SqlValue>,
+    /// The rows of a `COPY … FROM STDIN` (Postgres); such a statement has
+    /// no parameters.
+    pub copy: Option<CopyData>,
     /// What the statement does, for error messages.
     pub what: String,
 }
@@ -79,6 +83,7 @@ pub fn statements(
     casts: &[Option<String>],
     max_rows: usize,
 ) -> Vec<Statement> {
+    let copy = |rows: usize| dialect == Dialect::Postgres && rows >= pg_copy::MIN_ROWS;
     let (key_casts, value_casts) = casts.split_at(run.key.len().min(casts.len()));
     match (run.op, mode) {
         (Op::Delete, _) => chunks(&run.rows, run.key.len(), max_rows)
@@ -87,8 +92,9 @@ pub fn statements(
                 sql: dialect.delete(&run.table, &run.key, key_casts, rows.len()),
                 params: rows
                     .iter()
-                    .flat_map(|r| r.key.iter().map(|(_, v)| v.clone()))
+                    .flat_map(|r| params(dialect, &r.key, key_casts))
                     .collect(),
+                copy: None,
                 what: describe("delete", rows, &run.table),
             })
             .collect(),
@@ -97,16 +103,19 @@ pub fn statements(
                 // Nothing to set: the row is all key.
                 return Vec::new();
             }
+            // The last update of a key is what updating row by row leaves.
+            let last = last_per_key(&run.rows);
+            if copy(last.len()) {
+                return pg_copy::update(run, &last, casts);
+            }
             run.rows
                 .iter()
                 .map(|row| Statement {
                     sql: dialect.update(&run.table, &run.values, value_casts, &run.key, key_casts),
-                    params: row
-                        .values
-                        .iter()
-                        .chain(row.key.iter())
-                        .map(|(_, v)| v.clone())
+                    params: params(dialect, &row.values, value_casts)
+                        .chain(params(dialect, &row.key, key_casts))
                         .collect(),
+                    copy: None,
                     what: describe("update", std::slice::from_ref(row), &run.table),
                 })
                 .collect()
@@ -120,6 +129,13 @@ pub fn statements(
             } else {
                 run.rows.iter().collect()
             };
+            if copy(rows.len()) {
+                return if upsert {
+                    pg_copy::upsert(run, &rows, casts)
+                } else {
+                    pg_copy::insert(run, &rows, casts)
+                };
+            }
             let on_conflict = if upsert {
                 OnConflict::Update { key: &run.key }
             } else {
@@ -132,13 +148,40 @@ pub fn statements(
                     sql: dialect.insert(&run.table, &columns, casts, rows.len(), on_conflict),
                     params: rows
                         .iter()
-                        .flat_map(|r| r.key.iter().chain(r.values.iter()).map(|(_, v)| v.clone()))
+                        .flat_map(|r| {
+                            params(dialect, &r.key, key_casts).chain(params(
+                                dialect,
+                                &r.values,
+                                value_casts,
+                            ))
+                        })
                         .collect(),
+                    copy: None,
                     what: describe(if upsert { "upsert" } else { "insert" }, rows, &run.table),
                 })
                 .collect()
         }
     }
+}
+
+/// The parameters of some columns. Postgres gets every value as text (see
+/// [`pg_copy::text`]), cast in the SQL to the column type; MySQL gets each
+/// by its JSON type.
+fn params<'a>(
+    dialect: Dialect,
+    columns: &'a [(String, SqlValue)],
+    casts: &'a [Option<String>],
+) -> impl Iterator<Item = SqlValue> + 'a {
+    columns
+        .iter()
+        .enumerate()
+        .map(move |(i, (_, v))| match dialect {
+            Dialect::MySql => v.clone(),
+            Dialect::Postgres => match pg_copy::text(v, casts.get(i).and_then(|c| c.as_deref())) {
+                None => SqlValue::Null,
+                Some(text) => SqlValue::Text(text.into_owned()),
+            },
+        })
 }
 
 /// Keeps the last row of each key, in the order of those last rows.
@@ -182,7 +225,7 @@ fn chunks<R: std::borrow::Borrow<Row>>(rows: &[R], columns: usize, max_rows: usi
     out
 }
 
-fn describe<R: std::borrow::Borrow<Row>>(verb: &str, rows: &[R], table: &TableId) -> String {
+pub fn describe<R: std::borrow::Borrow<Row>>(verb: &str, rows: &[R], table: &TableId) -> String {
     let n = rows.len();
     let plural = if n == 1 { "" } else { "s" };
     match rows.first() {
@@ -270,10 +313,11 @@ mod tests {
         );
         assert_eq!(
             st[0].params,
+            // Postgres takes every value as text, cast to the column type.
             vec![
-                SqlValue::Int(2),
+                SqlValue::Text("2".into()),
                 SqlValue::Text("b".into()),
-                SqlValue::Int(1),
+                SqlValue::Text("1".into()),
                 SqlValue::Text("new".into())
             ]
         );
@@ -307,7 +351,8 @@ mod tests {
             })
             .collect();
         let runs = group(rows);
-        let st = statements(Dialect::Postgres, InsertMode::Insert, &runs[0], &[], 3000);
+        // MySQL: Postgres copies a run this long.
+        let st = statements(Dialect::MySql, InsertMode::Insert, &runs[0], &[], 3000);
         assert!(st.iter().all(|s| s.params.len() <= 65_535));
         assert_eq!(st.iter().map(|s| s.params.len()).sum::<usize>(), 100_000);
     }

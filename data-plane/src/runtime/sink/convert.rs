@@ -1,16 +1,19 @@
 //! From a consumed Kafka message to a [`Record`]: the raw message kept as
 //! read (the dead letter queue sends it on unchanged), then its key and
-//! value read by the configured converters, then the transform chain.
-
-use std::fmt;
+//! value read by the configured converters, then the transform chain, each
+//! stage through the task's [`RetryWithTolerance`] operator.
 
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde_json::Value;
+use tokio::sync::watch;
 
-use crate::converters::{ConvertError, Converters, RecordConverter};
+use crate::converters::Converters;
 use crate::record::{Header, Record};
-use crate::schema::SchemaAndValue;
+use crate::runtime::errors::{Halt, RetryWithTolerance};
+use crate::runtime::task::Control;
 use crate::transforms::Chain;
+
+pub use crate::runtime::errors::{RecordError, Stage};
 
 /// A message as consumed: the bytes the dead letter queue forwards.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,50 +48,6 @@ impl RawRecord {
     }
 }
 
-/// Kafka Connect's `Stage` names, as reported in `__connect.errors.stage`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    KeyConverter,
-    ValueConverter,
-    Transformation,
-    /// The task's `put` refused the record for good (an errant record).
-    TaskPut,
-}
-
-impl Stage {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Stage::KeyConverter => "KEY_CONVERTER",
-            Stage::ValueConverter => "VALUE_CONVERTER",
-            Stage::Transformation => "TRANSFORMATION",
-            Stage::TaskPut => "TASK_PUT",
-        }
-    }
-}
-
-/// A record that failed a stage before reaching the task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordError {
-    pub stage: Stage,
-    /// What was executing (`__connect.errors.class.name`).
-    pub class_name: String,
-    /// The error's kind (`__connect.errors.exception.class.name`).
-    pub exception: &'static str,
-    pub message: String,
-}
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}) failed: {}",
-            self.stage.as_str(),
-            self.class_name,
-            self.message
-        )
-    }
-}
-
 /// How keys and values are read, and what transforms them.
 pub struct Pipeline {
     /// The configured key and value converters (`key.converter`,
@@ -98,17 +57,34 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// The record the task receives, `Ok(None)` when a transform dropped it.
-    /// A converter failure ("Unknown magic byte!" for plain data read with a
-    /// Schema Registry format) is a record error, tolerated or not per
-    /// `errors.tolerance`.
-    pub async fn process(&self, raw: &RawRecord) -> Result<Option<Record>, RecordError> {
-        let key = read(&self.converters.key, &raw.topic, raw.key.as_deref())
-            .await
-            .map_err(|e| e.at(Stage::KeyConverter))?;
-        let value = read(&self.converters.value, &raw.topic, raw.value.as_deref())
-            .await
-            .map_err(|e| e.at(Stage::ValueConverter))?;
+    /// The record the task receives, `Ok(None)` when a transform dropped
+    /// it. A converter failure ("Unknown magic byte!" for plain data read
+    /// with a Schema Registry format) or a transform failure is
+    /// [`Halt::Failed`], tolerated or not per `errors.tolerance`; a Schema
+    /// Registry outage is retried first, per `errors.retry.timeout`.
+    pub async fn process(
+        &self,
+        raw: &RawRecord,
+        errors: &RetryWithTolerance,
+        control: &mut watch::Receiver<Control>,
+    ) -> Result<Option<Record>, Halt> {
+        let (key_converter, value_converter) = (&self.converters.key, &self.converters.value);
+        let key = errors
+            .execute(
+                Stage::KeyConverter,
+                key_converter.class_name(),
+                control,
+                || key_converter.to_connect_data(&raw.topic, raw.key.as_deref()),
+            )
+            .await?;
+        let value = errors
+            .execute(
+                Stage::ValueConverter,
+                value_converter.class_name(),
+                control,
+                || value_converter.to_connect_data(&raw.topic, raw.value.as_deref()),
+            )
+            .await?;
         let record = Record {
             topic: raw.topic.clone(),
             kafka_partition: Some(raw.partition),
@@ -131,43 +107,11 @@ impl Pipeline {
                 })
                 .collect(),
         };
-        self.chain.apply(record).map_err(|e| RecordError {
-            stage: Stage::Transformation,
-            class_name: e.transform.clone(),
-            exception: "org.apache.kafka.connect.errors.DataException",
-            message: e.to_string(),
-        })
+        // Transforms never fail retriably: nothing to retry.
+        self.chain
+            .apply(record)
+            .map_err(|e| Halt::Failed(errors.failed(Stage::Transformation, &e.transform, &e, 0)))
     }
-}
-
-struct ReadError {
-    class_name: &'static str,
-    message: String,
-}
-
-impl ReadError {
-    fn at(self, stage: Stage) -> RecordError {
-        RecordError {
-            stage,
-            class_name: self.class_name.to_string(),
-            exception: "org.apache.kafka.connect.errors.DataException",
-            message: self.message,
-        }
-    }
-}
-
-async fn read(
-    converter: &RecordConverter,
-    topic: &str,
-    bytes: Option<&[u8]>,
-) -> Result<SchemaAndValue, ReadError> {
-    converter
-        .to_connect_data(topic, bytes)
-        .await
-        .map_err(|e: ConvertError| ReadError {
-            class_name: converter.class_name(),
-            message: e.to_string(),
-        })
 }
 
 #[cfg(test)]
@@ -187,6 +131,20 @@ mod tests {
                 ("task.id".into(), Some(b"0".to_vec())),
                 ("empty".into(), None),
             ],
+        }
+    }
+
+    /// Runs the pipeline with `errors.*` defaults, as a running task would.
+    impl Pipeline {
+        async fn run(&self, raw: &RawRecord) -> Result<Option<Record>, RecordError> {
+            let errors = RetryWithTolerance::new(Default::default());
+            let (_tx, mut control) = watch::channel(Control::Run);
+            self.process(raw, &errors, &mut control)
+                .await
+                .map_err(|halt| match halt {
+                    Halt::Failed(e) => e,
+                    Halt::Interrupted => panic!("interrupted while running"),
+                })
         }
     }
 
@@ -216,7 +174,7 @@ mod tests {
     #[tokio::test]
     async fn json_values_and_string_keys_become_a_record() {
         let r = pipeline("JSON")
-            .process(&raw(
+            .run(&raw(
                 Some(b"7"),
                 Some(br#"{"orderid":7,"address":{"city":"City_1"}}"#),
             ))
@@ -243,14 +201,14 @@ mod tests {
     #[tokio::test]
     async fn tombstones_and_string_values() {
         let r = pipeline("JSON")
-            .process(&raw(Some(b"User_1"), None))
+            .run(&raw(Some(b"User_1"), None))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(r.key, Some(json!("User_1")));
         assert!(r.is_tombstone());
         let r = pipeline("STRING")
-            .process(&raw(None, Some(b"{not json")))
+            .run(&raw(None, Some(b"{not json")))
             .await
             .unwrap()
             .unwrap();
@@ -260,7 +218,7 @@ mod tests {
     #[tokio::test]
     async fn bad_values_name_the_stage_and_converter() {
         let err = pipeline("JSON")
-            .process(&raw(None, Some(b"{oops")))
+            .run(&raw(None, Some(b"{oops")))
             .await
             .unwrap_err();
         assert_eq!(err.stage, Stage::ValueConverter);
@@ -275,7 +233,7 @@ mod tests {
             "{err}"
         );
         let err = pipeline("JSON")
-            .process(&raw(Some(&[0xff]), Some(b"{}")))
+            .run(&raw(Some(&[0xff]), Some(b"{}")))
             .await
             .unwrap_err();
         assert_eq!(err.stage, Stage::KeyConverter);
@@ -293,13 +251,13 @@ mod tests {
         let mut bytes = crate::converters::wire::frame(id, &[]);
         bytes.push(0x0e); // 7
         let r = p
-            .process(&raw(Some(b"7"), Some(&bytes)))
+            .run(&raw(Some(b"7"), Some(&bytes)))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(r.value, Some(json!({"orderid": 7})));
         let err = p
-            .process(&raw(None, Some(br#"{"orderid":7}"#)))
+            .run(&raw(None, Some(br#"{"orderid":7}"#)))
             .await
             .unwrap_err();
         assert_eq!(err.stage, Stage::ValueConverter);
@@ -309,5 +267,85 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    fn avro_record(registry: &crate::converters::registry::MemoryRegistry) -> Vec<u8> {
+        let id = registry.insert(
+            "AVRO",
+            r#"{"type":"record","name":"r","fields":[{"name":"orderid","type":"int"}]}"#,
+        );
+        let mut bytes = crate::converters::wire::frame(id, &[]);
+        bytes.push(0x0e); // 7
+        bytes
+    }
+
+    /// A registry that fails three times, then answers: the value is read
+    /// on the fourth attempt, after waits of 300, 600 and (capped) < 1000 ms.
+    #[tokio::test(start_paused = true)]
+    async fn registry_outages_are_retried_within_the_retry_timeout() {
+        use crate::converters::registry::MemoryRegistry;
+        use crate::runtime::errors::ErrorSettings;
+        let registry = MemoryRegistry::new();
+        let bytes = avro_record(&registry);
+        let p = pipeline_with(&[("input.data.format", "AVRO")], Some(registry.clone()));
+        let config = [
+            ("errors.retry.timeout", "5000"),
+            ("errors.retry.delay.max.ms", "1000"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let errors = RetryWithTolerance::new(ErrorSettings::parse(&config).unwrap());
+        let (_tx, mut control) = watch::channel(Control::Run);
+
+        registry.fail_next(3);
+        let r = p
+            .process(&raw(Some(b"7"), Some(&bytes)), &errors, &mut control)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.value, Some(json!({"orderid": 7})));
+        let calls = registry.calls();
+        let gaps: Vec<u128> = calls
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_millis())
+            .collect();
+        // 1200 passes errors.retry.delay.max.ms=1000: a random wait below it.
+        assert_eq!(gaps.len(), 3, "{gaps:?}");
+        assert_eq!(gaps[..2], [300, 600]);
+        assert!(gaps[2] < 1000, "{gaps:?}");
+        assert_eq!(errors.retries(), 3);
+
+        // An outage longer than the timeout fails the record, naming the cause.
+        let registry = MemoryRegistry::new();
+        let bytes = avro_record(&registry);
+        let p = pipeline_with(&[("input.data.format", "AVRO")], Some(registry.clone()));
+        registry.fail_next(usize::MAX);
+        let started = tokio::time::Instant::now();
+        let Err(Halt::Failed(err)) = p
+            .process(&raw(None, Some(&bytes)), &errors, &mut control)
+            .await
+        else {
+            panic!("expected a failure");
+        };
+        assert_eq!(started.elapsed(), std::time::Duration::from_secs(5));
+        assert_eq!(err.stage, Stage::ValueConverter);
+        assert_eq!(err.exception, crate::runtime::errors::RETRIABLE_EXCEPTION);
+        assert!(err.message.contains("Schema Registry unavailable"), "{err}");
+        assert!(
+            err.to_string().contains("errors.retry.timeout exhausted"),
+            "{err}"
+        );
+
+        // A payload that is not Avro is not retried.
+        let calls = registry.calls().len();
+        let Err(Halt::Failed(err)) = p
+            .process(&raw(None, Some(b"{}")), &errors, &mut control)
+            .await
+        else {
+            panic!("expected a failure");
+        };
+        assert_eq!(err.retries, 0);
+        assert_eq!(registry.calls().len(), calls);
     }
 }

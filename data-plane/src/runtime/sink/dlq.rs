@@ -1,7 +1,8 @@
-//! What happens to a record that fails conversion or a transform, per
-//! `errors.tolerance`: fail the task (`none`), or skip it (`all`), logging
-//! it (`errors.log.enable`) and sending its original bytes to the dead
-//! letter queue with the `__connect.errors.*` context headers.
+//! What happens to a record that fails conversion, a transform or `put`
+//! for good, per `errors.tolerance`: fail the task (`none`), or skip it
+//! (`all`), logging it (`errors.log.*`, see [`RetryWithTolerance`]) and
+//! sending its original bytes to the dead letter queue with the
+//! `__connect.errors.*` context headers.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,16 +15,14 @@ use super::convert::{RawRecord, RecordError};
 use super::SinkError;
 use crate::connectors::sink_config::{DeadLetterQueue as DlqSettings, SinkSettings};
 use crate::protocol::TaskAssignment;
+use crate::runtime::errors::{excerpt, RetryWithTolerance};
 use crate::runtime::kafka::{self, KafkaSetupError, TOPIC_PARTITIONS, TOPIC_REPLICATION};
 
-/// Most bytes of a key or value quoted in a log line.
-const LOGGED_BYTES: usize = 1024;
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct ErrorReporter {
-    tolerate: bool,
-    log_errors: bool,
-    log_messages: bool,
+    /// Retries and tolerance of the task's conversions and transforms.
+    operator: RetryWithTolerance,
     connector_name: String,
     task: u32,
     dlq: Option<Dlq>,
@@ -46,7 +45,7 @@ impl ErrorReporter {
         settings: &SinkSettings,
         client_id: &str,
     ) -> Result<ErrorReporter, SinkError> {
-        let dlq = match (&settings.dead_letter_queue, settings.tolerate_errors) {
+        let dlq = match (&settings.dead_letter_queue, settings.errors.tolerate) {
             (Some(dlq), true) => Some(Dlq::new(assignment, dlq, client_id).await?),
             (Some(dlq), false) => {
                 tracing::warn!(topic = %dlq.topic, "errors.deadletterqueue.topic.name is ignored with errors.tolerance=none");
@@ -55,19 +54,22 @@ impl ErrorReporter {
             (None, _) => None,
         };
         Ok(ErrorReporter {
-            tolerate: settings.tolerate_errors,
-            log_errors: settings.log_errors,
-            log_messages: settings.log_messages,
+            operator: RetryWithTolerance::new(settings.errors.clone()),
             connector_name: assignment.connector_name.clone(),
             task: assignment.id.task,
             dlq,
         })
     }
 
+    /// The operator the task's conversions and transforms run through.
+    pub fn operator(&self) -> &RetryWithTolerance {
+        &self.operator
+    }
+
     /// Handles a record that failed a stage: `Ok` means skip it and go on,
     /// `Err` fails the task (tolerance `none`, or the queue refused it).
     pub async fn report(&mut self, raw: &RawRecord, error: &RecordError) -> Result<(), SinkError> {
-        if !self.tolerate {
+        if !self.operator.tolerates() {
             return Err(SinkError::Record {
                 topic: raw.topic.clone(),
                 partition: raw.partition,
@@ -75,29 +77,21 @@ impl ErrorReporter {
                 error: error.clone(),
             });
         }
-        if self.log_errors {
-            if self.log_messages {
-                tracing::error!(
-                    topic = %raw.topic, partition = raw.partition, offset = raw.offset,
-                    timestamp = ?raw.timestamp,
-                    key = %quote(raw.key.as_deref()), value = %quote(raw.value.as_deref()),
-                    "skipping a record (errors.tolerance=all): {error}"
-                );
-            } else {
-                tracing::error!(
-                    topic = %raw.topic, partition = raw.partition, offset = raw.offset,
-                    "skipping a record (errors.tolerance=all): {error}"
-                );
-            }
-        } else if self.dlq.is_none() {
-            // Neither logged nor dead-lettered, a skipped record would vanish
-            // without a trace; its coordinates (never its content) are logged.
-            tracing::warn!(
-                topic = %raw.topic, partition = raw.partition, offset = raw.offset,
-                stage = error.stage.as_str(),
-                "skipping a record (errors.tolerance=all; set errors.log.enable or a dead letter queue for details)"
-            );
-        }
+        let origin = format!(
+            "topic {} partition {} offset {}",
+            raw.topic, raw.partition, raw.offset
+        );
+        let content = || {
+            format!(
+                "timestamp={} key={} value={}",
+                raw.timestamp
+                    .map_or_else(|| "null".to_string(), |t| t.to_string()),
+                excerpt(raw.key.as_deref()),
+                excerpt(raw.value.as_deref())
+            )
+        };
+        self.operator
+            .log_skipped(error, &origin, content, self.dlq.is_some());
         match &mut self.dlq {
             Some(dlq) => dlq.send(raw, error, &self.connector_name, self.task).await,
             None => Ok(()),
@@ -265,20 +259,6 @@ pub fn context_headers(
     ]
 }
 
-fn quote(bytes: Option<&[u8]>) -> String {
-    match bytes {
-        None => "null".into(),
-        Some(b) => {
-            let shown = &b[..b.len().min(LOGGED_BYTES)];
-            let mut s = String::from_utf8_lossy(shown).into_owned();
-            if b.len() > LOGGED_BYTES {
-                s.push('…');
-            }
-            s
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::convert::Stage;
@@ -300,6 +280,7 @@ mod tests {
             class_name: "org.apache.kafka.connect.json.JsonConverter".into(),
             exception: "org.apache.kafka.connect.errors.DataException",
             message: "not valid JSON".into(),
+            retries: 0,
         };
         let headers: BTreeMap<&str, String> = context_headers(&raw, &error, "orders-sink", 1)
             .into_iter()
@@ -323,12 +304,5 @@ mod tests {
             "not valid JSON"
         );
         assert_eq!(headers.len(), 10);
-    }
-
-    #[test]
-    fn logged_payloads_are_cut() {
-        assert_eq!(quote(None), "null");
-        assert_eq!(quote(Some(b"abc")), "abc");
-        assert_eq!(quote(Some(&[b'x'; 2000])).chars().count(), LOGGED_BYTES + 1);
     }
 }
