@@ -477,8 +477,12 @@ fn proto_message(
     for (i, f) in schema.fields().iter().enumerate() {
         let mut message = |s: &Schema, nested: &mut String| -> Result<String, String> {
             *counter += 1;
+            // Message names share their scope with the fields: a struct field
+            // `address` of type `…orders.address` needs another name, so
+            // message names are upper camel case (`Address`), which field
+            // names (lower snake case by convention) do not collide with.
             let n = match &s.name {
-                Some(full) => avro_name(full.rsplit('.').next().unwrap_or(full)),
+                Some(full) => upper_camel(&avro_name(full.rsplit('.').next().unwrap_or(full))),
                 None => format!("ConnectDefault{counter}"),
             };
             proto_message(s, &n, depth + 1, counter, uses_timestamp, nested)?;
@@ -538,6 +542,26 @@ fn proto_message(
     out.push_str(&nested);
     out.push_str(&format!("{pad}}}\n"));
     Ok(())
+}
+
+/// `address` → `Address`, `line_item` → `LineItem`.
+fn upper_camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'M');
+    }
+    out
 }
 
 fn proto_scalar(schema: &Schema, uses_timestamp: &mut bool) -> String {

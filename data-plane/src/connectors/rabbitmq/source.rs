@@ -399,6 +399,7 @@ impl SourceTask for RabbitMqSourceTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converters::Converter;
     use lapin::types::{LongString, ShortString};
     use lapin::BasicProperties;
 
@@ -446,8 +447,14 @@ mod tests {
         let r = task.record("ctag".into(), delivery(1, br#"{"id": 7}"#, props));
         assert_eq!(r.topic, "k");
         assert_eq!(r.key, Some(json!("m-7")));
-        // BYTES by default: the body exactly as it was, spacing included.
-        assert_eq!(r.value, Some(json!(r#"{"id": 7}"#)));
+        // BYTES by default: the body exactly as it was, spacing included,
+        // as a BYTES value (base64 in the record model), which the
+        // ByteArrayConverter writes back as the same bytes.
+        assert_eq!(r.value_schema, Some(crate::schema::optional_bytes()));
+        let bytes = crate::converters::ByteArrayConverter
+            .from_connect_data("k", r.value_schema.as_deref(), r.value.as_ref())
+            .unwrap();
+        assert_eq!(bytes.as_deref(), Some(&br#"{"id": 7}"#[..]));
         assert_eq!(r.source_offset, json!({"seq": 42}));
         let h = |name: &str| {
             r.headers
