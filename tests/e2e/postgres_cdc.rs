@@ -203,8 +203,9 @@ async fn accounts(pool: &PgPool) -> anyhow::Result<Vec<Vec<Option<String>>>> {
 /// a `PostgresSink` (UPSERT by the record key, `delete.enabled`) from its
 /// topic into another database leave an identical copy of the table
 /// through the snapshot, updates, deletes, NULLs and special characters.
-/// The sink takes the rows as `after.state.only=true` writes them: this
-/// service has no `ExtractNewRecordState` transform.
+/// The source writes full Debezium envelopes; the sink flattens them with
+/// Debezium's `ExtractNewRecordState` (keeping the tombstones that follow
+/// deletes, which `delete.enabled` turns into DELETEs by the record key).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cdc_into_postgres_sink_leaves_an_identical_table() -> anyhow::Result<()> {
     let cp = ControlPlane::start(ControlPlaneOptions::default()).await?;
@@ -275,7 +276,6 @@ async fn replicate(
                 "topic.prefix": prefix,
                 "table.include.list": "public\\.accounts",
                 "output.data.format": "JSON",
-                "after.state.only": "true",
                 "tasks.max": "1",
             })),
         )
@@ -306,6 +306,9 @@ async fn replicate(
                 "pk.mode": "record_key",
                 "pk.fields": "id",
                 "delete.enabled": "true",
+                "transforms": "unwrap",
+                "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+                "transforms.unwrap.drop.tombstones": "false",
                 "tasks.max": "1",
             })),
         )

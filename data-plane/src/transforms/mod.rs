@@ -14,6 +14,7 @@ mod cast;
 mod datefmt;
 mod drop_headers;
 mod extract_field;
+mod extract_new_record_state;
 mod field_path;
 mod filter;
 mod flatten;

@@ -1,12 +1,13 @@
 //! Transform classes by name: `org.apache.kafka.connect.transforms.<Name>`
-//! plus `$Key` / `$Value` for transforms that work on either side.
+//! plus `$Key` / `$Value` for transforms that work on either side, and
+//! third-party classes by their full name (Debezium's).
 
 use super::props::Props;
 use super::util::Side;
 use super::{
-    cast, drop_headers, extract_field, filter, flatten, header_from, hoist_field, insert_field,
-    insert_header, mask_field, regex_router, replace_field, set_schema_metadata,
-    timestamp_converter, timestamp_router, value_to_key, Transform,
+    cast, drop_headers, extract_field, extract_new_record_state, filter, flatten, header_from,
+    hoist_field, insert_field, insert_header, mask_field, regex_router, replace_field,
+    set_schema_metadata, timestamp_converter, timestamp_router, value_to_key, Transform,
 };
 
 pub(crate) const PACKAGE: &str = "org.apache.kafka.connect.transforms.";
@@ -50,6 +51,12 @@ const CLASSES: &[(&str, Builder)] = &[
     ("ValueToKey", Builder::Plain(value_to_key::build)),
 ];
 
+/// Classes outside Kafka's package, by full name.
+const OTHER_CLASSES: &[(&str, PlainBuilder)] = &[(
+    extract_new_record_state::CLASS,
+    extract_new_record_state::build,
+)];
+
 /// The outcome of looking a class up and configuring it.
 pub(crate) enum Built {
     Ok(Box<dyn Transform>, String),
@@ -62,6 +69,13 @@ pub(crate) enum Built {
 /// Looks up `class` and builds it from `props`. The returned label
 /// (`Cast$Value`) names the transform in runtime errors.
 pub(crate) fn build(class: &str, props: &mut Props) -> Built {
+    if let Some((_, builder)) = OTHER_CLASSES.iter().find(|(name, _)| *name == class) {
+        let label = class.rsplit('.').next().unwrap_or(class).to_string();
+        return match builder(props) {
+            Some(t) if !props.has_errors() => Built::Ok(t, label),
+            _ => Built::Invalid,
+        };
+    }
     let Some(short) = class.strip_prefix(PACKAGE).filter(|s| !s.contains('.')) else {
         return Built::UnknownClass(unknown(class));
     };
@@ -107,8 +121,10 @@ fn unknown(class: &str) -> String {
     } else {
         ""
     };
+    let others: Vec<&str> = OTHER_CLASSES.iter().map(|(name, _)| *name).collect();
     format!(
-        "unknown transform class '{class}'{hint}; supported classes are {PACKAGE}{{{}}}",
-        supported.join(", ")
+        "unknown transform class '{class}'{hint}; supported classes are {PACKAGE}{{{}}}, {}",
+        supported.join(", "),
+        others.join(", ")
     )
 }
