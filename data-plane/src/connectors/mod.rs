@@ -12,6 +12,7 @@ pub mod http;
 pub mod jdbc;
 pub mod mqtt;
 pub mod nats;
+pub mod payload;
 pub mod postgres_cdc;
 pub mod rabbitmq;
 pub mod redis;

@@ -21,14 +21,13 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS, SubscribeFilter};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::settings::SourceSettings;
-use crate::connectors::{Config, SourceRecord, SourceTask, TaskError};
+use crate::connectors::{payload, Config, SourceRecord, SourceTask, TaskError};
 use crate::protocol::SourceOffset;
 
 /// Messages buffered between the event loop and `poll`.
@@ -138,7 +137,7 @@ impl MqttSourceTask {
         let record = SourceRecord {
             topic: self.settings.kafka_topic.clone(),
             key: Some(Value::String(msg.topic.clone())),
-            value: payload_value(&msg.payload),
+            value: payload::value(&msg.payload),
             headers: vec![
                 ("mqtt.message.id".into(), msg.pkid.to_string()),
                 ("mqtt.qos".into(), (msg.qos as u8).to_string()),
@@ -199,22 +198,6 @@ async fn drive(
             }
         }
     }
-}
-
-/// The record value of a payload: JSON when it parses as JSON, else the
-/// UTF-8 text, else base64 (as Kafka Connect's JsonConverter writes bytes).
-/// An empty payload is a null value.
-pub fn payload_value(payload: &[u8]) -> Option<Value> {
-    if payload.is_empty() {
-        return None;
-    }
-    if let Ok(v) = serde_json::from_slice::<Value>(payload) {
-        return Some(v);
-    }
-    Some(Value::String(match std::str::from_utf8(payload) {
-        Ok(s) => s.to_string(),
-        Err(_) => base64::engine::general_purpose::STANDARD.encode(payload),
-    }))
 }
 
 #[async_trait]
@@ -283,14 +266,6 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-    }
-
-    #[test]
-    fn payloads_become_json_text_or_base64() {
-        assert_eq!(payload_value(br#"{"t":21.5}"#), Some(json!({"t": 21.5})));
-        assert_eq!(payload_value(b"on"), Some(json!("on")));
-        assert_eq!(payload_value(&[0xff, 0x00]), Some(json!("/wA=")));
-        assert_eq!(payload_value(b""), None);
     }
 
     #[test]

@@ -16,12 +16,11 @@ use async_nats::jetstream::consumer::Consumer;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::Acker;
 use async_trait::async_trait;
-use base64::Engine;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::settings::{Deliver, SourceSettings};
-use crate::connectors::{Config, SourceRecord, SourceTask, TaskError};
+use crate::connectors::{payload, Config, SourceRecord, SourceTask, TaskError};
 use crate::protocol::SourceOffset;
 
 /// How long one `poll` waits for messages. Short, so that the runtime's
@@ -144,21 +143,6 @@ impl NatsSourceTask {
     }
 }
 
-/// The record value of a payload: JSON when it parses, else UTF-8 text,
-/// else base64. An empty payload is a null value.
-fn payload_value(payload: &[u8]) -> Option<Value> {
-    if payload.is_empty() {
-        return None;
-    }
-    if let Ok(v) = serde_json::from_slice::<Value>(payload) {
-        return Some(v);
-    }
-    Some(Value::String(match std::str::from_utf8(payload) {
-        Ok(s) => s.to_string(),
-        Err(_) => base64::engine::general_purpose::STANDARD.encode(payload),
-    }))
-}
-
 #[async_trait]
 impl SourceTask for NatsSourceTask {
     /// Messages fetched but not returned when a poll is cancelled are not
@@ -213,7 +197,7 @@ impl SourceTask for NatsSourceTask {
             records.push(SourceRecord {
                 topic: self.settings.kafka_topic.clone(),
                 key: Some(Value::String(msg.subject.to_string())),
-                value: payload_value(&msg.payload),
+                value: payload::value(&msg.payload),
                 headers,
                 source_partition: self.partition(self.task_id),
                 source_offset: json!({ "stream.sequence": sequence, "polled": self.polled }),
@@ -301,12 +285,5 @@ mod tests {
             NatsSourceTask::new(&config(), 0).unwrap().resume_after,
             None
         );
-    }
-
-    #[test]
-    fn payloads() {
-        assert_eq!(payload_value(br#"[1,2]"#), Some(json!([1, 2])));
-        assert_eq!(payload_value(b"hi there"), Some(json!("hi there")));
-        assert_eq!(payload_value(b""), None);
     }
 }
