@@ -6,11 +6,9 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::ClientConfig;
 use serde_json::json;
 use support::{order, Kind, TestDb};
@@ -84,37 +82,10 @@ async fn tolerated_errors_go_to_the_dead_letter_queue() {
     support::wait_rows(&db, &handle, &topic, 2).await;
     support::wait_report(&handle, "2 delivered records", |r| r.records == 2).await;
 
-    let reader: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", support::bootstrap())
-        .set("group.id", support::unique("dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
-    reader.subscribe(&[&dlq]).expect("subscribe");
-    let msg = tokio::time::timeout(support::TIMEOUT, async {
-        loop {
-            if let Ok(m) = reader.recv().await {
-                return m.detach();
-            }
-        }
-    })
-    .await
-    .expect("a record in the dead letter queue");
+    let msg = support::first_record(&dlq).await;
     assert_eq!(msg.payload(), Some(&b"{oops"[..]));
     assert_eq!(msg.key(), Some(&b"2"[..]));
-    let headers: BTreeMap<String, String> = msg
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    (
-                        h.key.to_string(),
-                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = support::header_map(&msg);
     assert_eq!(headers.get("__connect.errors.topic"), Some(&topic));
     assert_eq!(
         headers
@@ -641,37 +612,10 @@ async fn an_outage_past_the_retry_timeout_dead_letters_the_record() {
     // Retried at 300 ms and at the deadline, then given up on.
     assert_eq!(registry::calls(&env, 2).len(), 3);
 
-    let reader: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", support::bootstrap())
-        .set("group.id", support::unique("dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
-    reader.subscribe(&[&dlq]).expect("subscribe");
-    let msg = tokio::time::timeout(support::TIMEOUT, async {
-        loop {
-            if let Ok(m) = reader.recv().await {
-                return m.detach();
-            }
-        }
-    })
-    .await
-    .expect("a record in the dead letter queue");
+    let msg = support::first_record(&dlq).await;
     assert_eq!(msg.payload(), Some(&stuck[..]));
     assert_eq!(msg.key(), Some(&b"2"[..]));
-    let headers: BTreeMap<String, String> = msg
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    (
-                        h.key.to_string(),
-                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = support::header_map(&msg);
     let header = |k: &str| headers.get(k).map(String::as_str).unwrap_or_default();
     assert_eq!(header("__connect.errors.topic"), topic);
     assert_eq!(header("__connect.errors.offset"), "1");

@@ -3,15 +3,15 @@
 //! `errors.tolerance=all` (the rest are produced and its offset is still
 //! committed, as Kafka Connect does) and fails the task under `none`.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
 use tributary_data_plane::connectors::{
@@ -170,16 +170,7 @@ impl Running {
 
 /// Up to `count` records from the start of the topic, read for at most `wait`.
 fn read_back(bootstrap: &str, topic: &str, count: usize, wait: Duration) -> Vec<(String, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "verify")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
+    let consumer = support::partition_reader(bootstrap, topic, &[]);
     let deadline = Instant::now() + wait;
     let mut out = Vec::new();
     while out.len() < count && Instant::now() < deadline {

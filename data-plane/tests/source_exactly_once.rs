@@ -16,51 +16,23 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tributary_data_plane::protocol::{
-    KafkaConnection, SourceOffset, TargetState, TaskAssignment, TaskId, TaskReport, TaskState,
+    SourceOffset, TargetState, TaskAssignment, TaskReport, TaskState,
 };
 use tributary_data_plane::runtime::TaskHandle;
 
 const CONNECTOR: &str = "orders-eos";
 const OFFSETS_TOPIC: &str = "_tributary-offsets";
 
+/// Task 0 of the Datagen connector, a connector id of its own per topic.
 fn assignment(bootstrap: &str, topic: &str, extra: &[(&str, &str)]) -> TaskAssignment {
-    let mut config: BTreeMap<String, String> = [
-        ("connector.class", "DatagenSource"),
-        ("name", CONNECTOR),
-        ("kafka.topic", topic),
-        ("quickstart", "ORDERS"),
-        ("max.interval", "0"),
-        ("task.id", "0"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    config.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TaskAssignment {
-        id: TaskId {
-            connector_id: format!("lcc-{topic}"),
-            task: 0,
-        },
-        connector_name: CONNECTOR.into(),
-        epoch: 1,
-        target_state: TargetState::Running,
-        config,
-        kafka: KafkaConnection {
-            bootstrap_servers: bootstrap.to_string(),
-            properties: BTreeMap::new(),
-        },
-        offsets: Vec::new(),
-        environment_id: String::new(),
-    }
+    support::datagen_assignment(&format!("lcc-{topic}"), CONNECTOR, bootstrap, topic, extra)
 }
 
 /// A mock cluster with the task's topic and the offsets topic (the mock
@@ -74,47 +46,22 @@ fn mock_cluster(topic: &str) -> MockCluster<'static, rdkafka::producer::DefaultP
     cluster
 }
 
-async fn wait_for(handle: &TaskHandle, what: &str, ok: impl Fn(&TaskReport) -> bool) -> TaskReport {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let report = handle.report();
-        if ok(&report) {
-            return report;
-        }
-        assert_ne!(
-            report.state,
-            TaskState::Failed,
-            "task failed while waiting for {what}: {:?}",
-            report.trace
-        );
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {report:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A record read back: key, value, headers.
 type Read = (Option<Vec<u8>>, Option<Vec<u8>>, BTreeMap<String, String>);
 
 /// Every record of partition 0 of `topic` as a read_committed consumer
 /// reads it, to the end: (key, value, headers).
 fn read_all(bootstrap: &str, topic: &str) -> Vec<Read> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "verify")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .set("fetch.wait.max.ms", "100")
-        .set("topic.metadata.refresh.interval.ms", "500")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
+    let consumer = support::partition_reader(
+        bootstrap,
+        topic,
+        &[
+            ("isolation.level", "read_committed"),
+            ("enable.partition.eof", "true"),
+            ("fetch.wait.max.ms", "100"),
+            ("topic.metadata.refresh.interval.ms", "500"),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut out = Vec::new();
     loop {
@@ -124,20 +71,7 @@ fn read_all(bootstrap: &str, topic: &str) -> Vec<Read> {
             Some(Err(KafkaError::PartitionEOF(_))) => return out,
             Some(Err(e)) => panic!("consuming {topic}: {e}"),
             Some(Ok(msg)) => {
-                let headers = msg
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_string(),
-                                    String::from_utf8_lossy(h.value.unwrap_or_default())
-                                        .into_owned(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let headers = support::header_map(&msg);
                 out.push((
                     msg.key().map(<[u8]>::to_vec),
                     msg.payload().map(<[u8]>::to_vec),
@@ -199,10 +133,11 @@ async fn records_and_their_offsets_commit_together() {
         ),
         Arc::new(Notify::new()),
     );
-    let report = wait_for(&handle, "1200 committed records", |r| r.records == 1200).await;
+    let report =
+        support::wait_report(&handle, "1200 committed records", |r| r.records == 1200).await;
     assert_eq!(report.state, TaskState::Running);
     // The control plane's copy follows each commit.
-    let reported = wait_for(&handle, "the offset reported", |r| {
+    let reported = support::wait_report(&handle, "the offset reported", |r| {
         iteration_of(&r.offsets) == Some(1200)
     })
     .await;
@@ -236,14 +171,14 @@ async fn an_interval_boundary_commits_many_polls_at_once() {
         ),
         Arc::new(Notify::new()),
     );
-    let first = wait_for(&handle, "a first commit", |r| r.records > 0).await;
+    let first = support::wait_report(&handle, "a first commit", |r| r.records > 0).await;
     assert!(
         first.records > 50,
         "one transaction holds ~700 ms of polls, not one: {}",
         first.records
     );
     let started = Instant::now();
-    wait_for(&handle, "more commits", |r| r.records > first.records).await;
+    support::wait_report(&handle, "more commits", |r| r.records > first.records).await;
     assert!(
         started.elapsed() >= Duration::from_millis(400),
         "the next commit came after {:?}",
@@ -288,14 +223,14 @@ async fn a_failed_transaction_is_aborted_and_its_records_sent_again() {
         ),
         Arc::new(Notify::new()),
     );
-    wait_for(&handle, "records flowing", |r| r.records >= 20).await;
+    support::wait_report(&handle, "records flowing", |r| r.records >= 20).await;
     // The broker refuses the next produce requests for good: the records
     // of the open transaction fail, so its commit fails and must be aborted.
     cluster.request_errors(
         RDKafkaApiKey::Produce,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE; 2],
     );
-    let report = wait_for(&handle, "300 committed records", |r| r.records == 300).await;
+    let report = support::wait_report(&handle, "300 committed records", |r| r.records == 300).await;
     assert_eq!(report.state, TaskState::Running, "{:?}", report.trace);
     handle.stop(Duration::from_secs(10)).await;
 
@@ -317,7 +252,7 @@ async fn a_restarted_task_resumes_from_the_offsets_topic_without_duplicates() {
         assignment(&bootstrap, topic, &config),
         Arc::new(Notify::new()),
     );
-    wait_for(&first, "records flowing", |r| r.records >= 600).await;
+    support::wait_report(&first, "records flowing", |r| r.records >= 600).await;
     first.stop(Duration::from_secs(10)).await;
     let stopped_at = committed_offset(&bootstrap)
         .and_then(|o| o["current.iteration"].as_u64())
@@ -333,7 +268,7 @@ async fn a_restarted_task_resumes_from_the_offsets_topic_without_duplicates() {
         offset: json!({"task.generation": 1, "current.iteration": 10}),
     }];
     let second = TaskHandle::start(again, Arc::new(Notify::new()));
-    let report = wait_for(&second, "the rest of the iterations", |r| {
+    let report = support::wait_report(&second, "the rest of the iterations", |r| {
         iteration_of(&r.offsets) == Some(3000)
     })
     .await;
@@ -369,12 +304,12 @@ async fn a_fenced_instance_stops_quietly_and_its_successor_resumes() {
         assignment(&bootstrap, topic, &config),
         Arc::new(Notify::new()),
     );
-    wait_for(&zombie, "records flowing", |r| r.records >= 50).await;
+    support::wait_report(&zombie, "records flowing", |r| r.records >= 50).await;
     cluster.request_errors(
         RDKafkaApiKey::AddPartitionsToTxn,
         &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_PRODUCER_FENCED],
     );
-    let fenced = wait_for(&zombie, "the fenced instance to stop", |r| {
+    let fenced = support::wait_report(&zombie, "the fenced instance to stop", |r| {
         r.state == TaskState::Unassigned
     })
     .await;
@@ -396,7 +331,7 @@ async fn a_fenced_instance_stops_quietly_and_its_successor_resumes() {
     let mut newer = assignment(&bootstrap, topic, &config);
     newer.epoch = 2;
     let successor = TaskHandle::start(newer, Arc::new(Notify::new()));
-    wait_for(&successor, "the successor producing", |r| r.records >= 50).await;
+    support::wait_report(&successor, "the successor producing", |r| r.records >= 50).await;
     // Paused, the successor commits what it has and then nothing more.
     successor.set_target(TargetState::Paused);
     let successor_records = wait_for_state(&successor, TaskState::Paused).await.records;
@@ -447,7 +382,7 @@ async fn required_fails_and_requested_falls_back_without_transactions() {
         ),
         Arc::new(Notify::new()),
     );
-    wait_for(&requested, "300 records at least once", |r| {
+    support::wait_report(&requested, "300 records at least once", |r| {
         r.records == 300
     })
     .await;
@@ -503,7 +438,7 @@ async fn against_the_real_broker_required_fails_and_requested_delivers() {
         assignment(&bootstrap, &topic, &extra("requested")),
         Arc::new(Notify::new()),
     );
-    wait_for(&requested, "200 records at least once", |r| {
+    support::wait_report(&requested, "200 records at least once", |r| {
         r.records == 200
     })
     .await;
@@ -515,18 +450,14 @@ async fn against_the_real_broker_required_fails_and_requested_delivers() {
 /// The `current.iteration` headers of the first `count` records of
 /// `topic` (tansu's high watermark lags, so count instead of reading to it).
 fn read_uncommitted(bootstrap: &str, topic: &str, count: usize) -> Vec<u64> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "verify")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "100")
-        .set("topic.metadata.refresh.interval.ms", "500")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
+    let consumer = support::partition_reader(
+        bootstrap,
+        topic,
+        &[
+            ("fetch.wait.max.ms", "100"),
+            ("topic.metadata.refresh.interval.ms", "500"),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut out = Vec::new();
     while out.len() < count && Instant::now() < deadline {

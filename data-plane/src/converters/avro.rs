@@ -11,13 +11,13 @@
 //! ([`crate::schema::from_avro`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use apache_avro::schema::{Name, Schema as AvroSchema};
 use apache_avro::types::Value as AvroValue;
 use serde_json::{Number, Value};
 
-use super::registry::SchemaRegistry;
+use super::registry::{SchemaRegistry, SchemasById, SubjectIds};
 use super::shape::{write_long, Shape};
 use super::wire;
 use super::{ConvertError, Side};
@@ -29,17 +29,18 @@ pub const CLASS: &str = "io.confluent.connect.avro.AvroConverter";
 struct Writer {
     avro: AvroSchema,
     connect: Option<Arc<Schema>>,
+    /// `avro`'s named types, resolved once rather than per record.
+    names: HashMap<Name, AvroSchema>,
 }
 
 pub struct AvroConverter {
     side: Side,
     registry: Arc<dyn SchemaRegistry>,
-    /// (subject, shape) → registered id, for schemaless records.
-    ids: Mutex<HashMap<(String, Shape), i32>>,
-    /// (subject, Connect schema) → registered id.
-    schema_ids: Mutex<HashMap<(String, Schema), i32>>,
-    /// id → writer schema.
-    schemas: Mutex<HashMap<i32, Arc<Writer>>>,
+    /// Registered ids of shapes, for schemaless records.
+    ids: SubjectIds<Shape>,
+    /// Registered ids of Connect schemas.
+    schema_ids: SubjectIds<Schema>,
+    schemas: SchemasById<Arc<Writer>>,
 }
 
 impl AvroConverter {
@@ -47,9 +48,9 @@ impl AvroConverter {
         AvroConverter {
             side,
             registry,
-            ids: Mutex::new(HashMap::new()),
-            schema_ids: Mutex::new(HashMap::new()),
-            schemas: Mutex::new(HashMap::new()),
+            ids: SubjectIds::new(),
+            schema_ids: SubjectIds::new(),
+            schemas: SchemasById::new(),
         }
     }
 
@@ -86,39 +87,33 @@ impl AvroConverter {
         let subject = self.side.subject(topic);
         let Some(schema) = schema else {
             let shape = Shape::of(value);
-            let key = (subject, shape);
-            let cached = lock(&self.ids).get(&key).copied();
-            let id = match cached {
-                Some(id) => id,
-                None => {
-                    let id = self.register(&key.0, &key.1.to_avro()).await.map_err(err)?;
-                    lock(&self.ids).insert(key.clone(), id);
-                    id
-                }
-            };
+            let id = self
+                .ids
+                .get_or_register(&subject, &shape, || {
+                    self.register(&subject, shape.to_avro())
+                })
+                .await
+                .map_err(err)?;
             let mut out = wire::frame(id, &[]);
-            key.1.encode_avro(value, &mut out);
+            shape.encode_avro(value, &mut out);
             return Ok(Some(out));
         };
         let value =
             schema::conform(schema, value.clone(), "the value").map_err(|e| err(e.to_string()))?;
-        let key = (subject, schema.clone());
-        let cached = lock(&self.schema_ids).get(&key).copied();
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let avro = schema::to_avro(schema).map_err(|e| err(e.to_string()))?;
-                let id = self.register(&key.0, &avro).await.map_err(err)?;
-                lock(&self.schema_ids).insert(key, id);
-                id
-            }
-        };
+        let id = self
+            .schema_ids
+            .get_or_register(&subject, schema, || async {
+                let avro = schema::to_avro(schema).map_err(|e| e.to_string())?;
+                self.register(&subject, avro).await
+            })
+            .await
+            .map_err(err)?;
         let mut out = wire::frame(id, &[]);
         encode(schema, &value, false, &mut out).map_err(err)?;
         Ok(Some(out))
     }
 
-    async fn register(&self, subject: &str, avro: &Value) -> Result<i32, String> {
+    async fn register(&self, subject: &str, avro: Value) -> Result<i32, String> {
         let text = avro.to_string();
         self.registry
             .register(subject, "AVRO", &text)
@@ -144,8 +139,12 @@ impl AvroConverter {
         let writer = self.writer_schema(id).await.map_err(err)?;
         let value = apache_avro::from_avro_datum(&writer.avro, &mut payload, None)
             .map_err(|e| err(format!("Error deserializing Avro message for id {id}: {e}")))?;
-        let names = named_types(&writer.avro);
-        let value = to_json(value, Some(&writer.avro), writer.connect.as_deref(), &names);
+        let value = to_json(
+            value,
+            Some(&writer.avro),
+            writer.connect.as_deref(),
+            &writer.names,
+        );
         Ok(SchemaAndValue {
             schema: writer.connect.clone(),
             value: Some(value).filter(|v| !v.is_null()),
@@ -153,9 +152,12 @@ impl AvroConverter {
     }
 
     async fn writer_schema(&self, id: i32) -> Result<Arc<Writer>, String> {
-        if let Some(s) = lock(&self.schemas).get(&id) {
-            return Ok(Arc::clone(s));
-        }
+        self.schemas
+            .get_or_fetch(id, || self.fetch_writer_schema(id))
+            .await
+    }
+
+    async fn fetch_writer_schema(&self, id: i32) -> Result<Arc<Writer>, String> {
         let registered = self
             .registry
             .schema_by_id(id)
@@ -180,20 +182,24 @@ impl AvroConverter {
                     None
                 }
             });
-        let writer = Arc::new(Writer { avro, connect });
-        lock(&self.schemas).insert(id, Arc::clone(&writer));
-        Ok(writer)
+        let names = named_types(&avro);
+        Ok(Arc::new(Writer {
+            avro,
+            connect,
+            names,
+        }))
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Named types by full name, to follow references.
-fn named_types(schema: &AvroSchema) -> HashMap<Name, &AvroSchema> {
+fn named_types(schema: &AvroSchema) -> HashMap<Name, AvroSchema> {
     apache_avro::schema::ResolvedSchema::try_from(schema)
-        .map(|r| r.get_names().clone())
+        .map(|r| {
+            r.get_names()
+                .iter()
+                .map(|(n, s)| (n.clone(), (*s).clone()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -208,10 +214,10 @@ pub fn to_json(
     value: AvroValue,
     schema: Option<&AvroSchema>,
     connect: Option<&Schema>,
-    names: &HashMap<Name, &AvroSchema>,
+    names: &HashMap<Name, AvroSchema>,
 ) -> Value {
     let schema = match schema {
-        Some(AvroSchema::Ref { name }) => names.get(name).copied(),
+        Some(AvroSchema::Ref { name }) => names.get(name),
         s => s,
     };
     match value {
@@ -270,7 +276,7 @@ pub fn to_json(
                 Some(Kind::Map(k, v)) => {
                     let (ks, vs) = (Arc::clone(k), Arc::clone(v));
                     let entry = item.map(|i| match i {
-                        AvroSchema::Ref { name } => names.get(name).copied().unwrap_or(i),
+                        AvroSchema::Ref { name } => names.get(name).unwrap_or(i),
                         other => other,
                     });
                     let field_schema = |n: &str| match entry {
@@ -380,7 +386,7 @@ fn is_null(s: &AvroSchema) -> bool {
 
 /// The Connect union field a branch maps to (AvroData's
 /// `unionMemberFieldName`): a record's or enum's name, else the Avro type.
-fn member_name(schema: &AvroSchema, names: &HashMap<Name, &AvroSchema>) -> String {
+fn member_name(schema: &AvroSchema, names: &HashMap<Name, AvroSchema>) -> String {
     match schema {
         AvroSchema::Ref { name } => names
             .get(name)

@@ -7,12 +7,11 @@
 //! the registry (cached), parses the JSON and gives the record the writer's
 //! schema as a Connect schema when it has one.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::registry::SchemaRegistry;
+use super::registry::{SchemaRegistry, SchemasById, SubjectIds};
 use super::shape::Shape;
 use super::wire;
 use super::{ConvertError, Side};
@@ -23,10 +22,10 @@ pub const CLASS: &str = "io.confluent.connect.json.JsonSchemaConverter";
 pub struct JsonSchemaConverter {
     side: Side,
     registry: Arc<dyn SchemaRegistry>,
-    ids: Mutex<HashMap<(String, Shape), i32>>,
-    schema_ids: Mutex<HashMap<(String, Schema), i32>>,
-    /// id → the writer's Connect schema, if it has one.
-    known: Mutex<HashMap<i32, Option<Arc<Schema>>>>,
+    ids: SubjectIds<Shape>,
+    schema_ids: SubjectIds<Schema>,
+    /// The writer's Connect schema, if it has one.
+    known: SchemasById<Option<Arc<Schema>>>,
 }
 
 impl JsonSchemaConverter {
@@ -34,9 +33,9 @@ impl JsonSchemaConverter {
         JsonSchemaConverter {
             side,
             registry,
-            ids: Mutex::new(HashMap::new()),
-            schema_ids: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashMap::new()),
+            ids: SubjectIds::new(),
+            schema_ids: SubjectIds::new(),
+            known: SchemasById::new(),
         }
     }
 
@@ -58,26 +57,14 @@ impl JsonSchemaConverter {
         };
         let value =
             schema::conform(schema, value.clone(), "the value").map_err(|e| err(e.to_string()))?;
-        let key = (self.side.subject(topic), schema.clone());
-        let cached = lock(&self.schema_ids).get(&key).copied();
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let text = json_schema::to_json_schema(schema).to_string();
-                let id = self
-                    .registry
-                    .register(&key.0, "JSON", &text)
-                    .await
-                    .map_err(|e| {
-                        err(format!(
-                            "Error registering JSON schema {text} under subject {}: {e}",
-                            key.0
-                        ))
-                    })?;
-                lock(&self.schema_ids).insert(key, id);
-                id
-            }
-        };
+        let subject = self.side.subject(topic);
+        let id = self
+            .schema_ids
+            .get_or_register(&subject, schema, || {
+                self.register(&subject, json_schema::to_json_schema(schema))
+            })
+            .await
+            .map_err(err)?;
         let json = serde_json::to_vec(&json_schema::to_payload(schema, &value))
             .map_err(|e| err(e.to_string()))?;
         Ok(Some(wire::frame(id, &json)))
@@ -99,32 +86,31 @@ impl JsonSchemaConverter {
         let Some(value) = value.filter(|v| !v.is_null()) else {
             return Ok(None);
         };
-        let key = (self.side.subject(topic), Shape::of(value));
-        let cached = lock(&self.ids).get(&key).copied();
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let schema = key.1.to_json_schema().to_string();
-                let id = self
-                    .registry
-                    .register(&key.0, "JSON", &schema)
-                    .await
-                    .map_err(|e| ConvertError::Serialize {
-                        topic: topic.to_string(),
-                        reason: format!(
-                            "Error registering JSON schema {schema} under subject {}: {e}",
-                            key.0
-                        ),
-                    })?;
-                lock(&self.ids).insert(key, id);
-                id
-            }
-        };
-        let json = serde_json::to_vec(value).map_err(|e| ConvertError::Serialize {
+        let err = |reason: String| ConvertError::Serialize {
             topic: topic.to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let subject = self.side.subject(topic);
+        let shape = Shape::of(value);
+        let id = self
+            .ids
+            .get_or_register(&subject, &shape, || {
+                self.register(&subject, shape.to_json_schema())
+            })
+            .await
+            .map_err(err)?;
+        let json = serde_json::to_vec(value).map_err(|e| err(e.to_string()))?;
         Ok(Some(wire::frame(id, &json)))
+    }
+
+    async fn register(&self, subject: &str, json_schema: Value) -> Result<i32, String> {
+        let text = json_schema.to_string();
+        self.registry
+            .register(subject, "JSON", &text)
+            .await
+            .map_err(|e| {
+                format!("Error registering JSON schema {text} under subject {subject}: {e}")
+            })
     }
 
     pub async fn to_connect_data(
@@ -140,29 +126,11 @@ impl JsonSchemaConverter {
             reason,
         };
         let (id, payload) = wire::unframe(bytes).map_err(|e| err(e.to_string()))?;
-        let known = lock(&self.known).get(&id).cloned();
-        let connect = match known {
-            Some(c) => c,
-            None => {
-                let s =
-                    self.registry.schema_by_id(id).await.map_err(|e| {
-                        err(format!("Error retrieving JSON schema for id {id}: {e}"))
-                    })?;
-                if s.schema_type != "JSON" {
-                    return Err(err(format!(
-                        "Schema {id} is a {} schema, not a JSON schema",
-                        s.schema_type
-                    )));
-                }
-                // A JSON Schema without a Connect form is read schemaless.
-                let connect = serde_json::from_str::<Value>(&s.schema)
-                    .ok()
-                    .and_then(|j| json_schema::from_json_schema(&j).ok())
-                    .map(Arc::new);
-                lock(&self.known).insert(id, connect.clone());
-                connect
-            }
-        };
+        let connect = self
+            .known
+            .get_or_fetch(id, || self.fetch_connect_schema(id))
+            .await
+            .map_err(err)?;
         let value: Value = serde_json::from_slice(payload)
             .map_err(|e| err(format!("Error deserializing JSON message for id {id}: {e}")))?;
         let value = match &connect {
@@ -181,10 +149,26 @@ impl JsonSchemaConverter {
             value: Some(value).filter(|v| !v.is_null()),
         })
     }
-}
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    /// The Connect form of the writer's JSON schema `id`, if it has one.
+    async fn fetch_connect_schema(&self, id: i32) -> Result<Option<Arc<Schema>>, String> {
+        let s = self
+            .registry
+            .schema_by_id(id)
+            .await
+            .map_err(|e| format!("Error retrieving JSON schema for id {id}: {e}"))?;
+        if s.schema_type != "JSON" {
+            return Err(format!(
+                "Schema {id} is a {} schema, not a JSON schema",
+                s.schema_type
+            ));
+        }
+        // A JSON Schema without a Connect form is read schemaless.
+        Ok(serde_json::from_str::<Value>(&s.schema)
+            .ok()
+            .and_then(|j| json_schema::from_json_schema(&j).ok())
+            .map(Arc::new))
+    }
 }
 
 #[cfg(test)]

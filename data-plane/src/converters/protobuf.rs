@@ -16,9 +16,8 @@
 //! optional primitive; `google.protobuf.Timestamp` as `Timestamp`). A
 //! message using other well-known types is read schemaless.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine;
 use prost_reflect::{
@@ -27,7 +26,7 @@ use prost_reflect::{
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 use serde_json::{Number, Value};
 
-use super::registry::SchemaRegistry;
+use super::registry::{SchemaRegistry, SchemasById, SubjectIds};
 use super::shape::{avro_name, Shape};
 use super::wire;
 use super::{ConvertError, Side};
@@ -40,9 +39,9 @@ const FILE: &str = "schema.proto";
 pub struct ProtobufConverter {
     side: Side,
     registry: Arc<dyn SchemaRegistry>,
-    ids: Mutex<HashMap<(String, Shape), i32>>,
-    schema_ids: Mutex<HashMap<(String, Schema), i32>>,
-    pools: Mutex<HashMap<i32, Arc<DescriptorPool>>>,
+    ids: SubjectIds<Shape>,
+    schema_ids: SubjectIds<Schema>,
+    pools: SchemasById<Arc<DescriptorPool>>,
 }
 
 impl ProtobufConverter {
@@ -50,9 +49,9 @@ impl ProtobufConverter {
         ProtobufConverter {
             side,
             registry,
-            ids: Mutex::new(HashMap::new()),
-            schema_ids: Mutex::new(HashMap::new()),
-            pools: Mutex::new(HashMap::new()),
+            ids: SubjectIds::new(),
+            schema_ids: SubjectIds::new(),
+            pools: SchemasById::new(),
         }
     }
 
@@ -80,26 +79,14 @@ impl ProtobufConverter {
         }
         let value =
             cs::conform(schema, value.clone(), "the value").map_err(|e| err(e.to_string()))?;
-        let key = (self.side.subject(topic), schema.clone());
-        let cached = lock(&self.schema_ids).get(&key).copied();
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let text = connect_proto(schema).map_err(err)?;
-                let id = self
-                    .registry
-                    .register(&key.0, "PROTOBUF", &text)
-                    .await
-                    .map_err(|e| {
-                        err(format!(
-                            "Error registering Protobuf schema under subject {}: {e}",
-                            key.0
-                        ))
-                    })?;
-                lock(&self.schema_ids).insert(key, id);
-                id
-            }
-        };
+        let subject = self.side.subject(topic);
+        let id = self
+            .schema_ids
+            .get_or_register(&subject, schema, || async {
+                self.register(&subject, connect_proto(schema)?).await
+            })
+            .await
+            .map_err(err)?;
         let mut out = wire::frame(id, &[]);
         wire::write_message_indexes(&mut out, &[0]);
         encode_struct(schema, &value, &mut out).map_err(err)?;
@@ -162,37 +149,32 @@ impl ProtobufConverter {
                 "ProtobufConverter writes structs (JSON objects) only".to_string()
             ));
         };
-        let fields = fields.clone();
-        let key = (self.side.subject(topic), shape);
-        let cached = lock(&self.ids).get(&key).copied();
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let schema = proto_schema(&fields);
-                let id = self
-                    .registry
-                    .register(&key.0, "PROTOBUF", &schema)
-                    .await
-                    .map_err(|e| {
-                        err(format!(
-                            "Error registering Protobuf schema under subject {}: {e}",
-                            key.0
-                        ))
-                    })?;
-                lock(&self.ids).insert(key, id);
-                id
-            }
-        };
+        let subject = self.side.subject(topic);
+        let id = self
+            .ids
+            .get_or_register(&subject, &shape, || {
+                self.register(&subject, proto_schema(fields))
+            })
+            .await
+            .map_err(err)?;
         let mut out = wire::frame(id, &[]);
         wire::write_message_indexes(&mut out, &[0]);
-        encode_message(&fields, value, &mut out);
+        encode_message(fields, value, &mut out);
         Ok(Some(out))
     }
 
+    async fn register(&self, subject: &str, proto: String) -> Result<i32, String> {
+        self.registry
+            .register(subject, "PROTOBUF", &proto)
+            .await
+            .map_err(|e| format!("Error registering Protobuf schema under subject {subject}: {e}"))
+    }
+
     async fn pool(&self, id: i32) -> Result<Arc<DescriptorPool>, String> {
-        if let Some(p) = lock(&self.pools).get(&id) {
-            return Ok(Arc::clone(p));
-        }
+        self.pools.get_or_fetch(id, || self.fetch_pool(id)).await
+    }
+
+    async fn fetch_pool(&self, id: i32) -> Result<Arc<DescriptorPool>, String> {
         let s = self
             .registry
             .schema_by_id(id)
@@ -204,14 +186,10 @@ impl ProtobufConverter {
                 s.schema_type
             ));
         }
-        let pool = Arc::new(compile(&s.schema).map_err(|e| format!("Schema {id}: {e}"))?);
-        lock(&self.pools).insert(id, Arc::clone(&pool));
-        Ok(pool)
+        Ok(Arc::new(
+            compile(&s.schema).map_err(|e| format!("Schema {id}: {e}"))?,
+        ))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The registry's schema text as its only file, plus Google's well-known types.

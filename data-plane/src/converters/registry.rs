@@ -11,6 +11,8 @@
 //! final: retrying a 404 or a 422 cannot help.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -65,6 +67,91 @@ pub trait SchemaRegistry: Send + Sync {
         schema: &str,
     ) -> Result<i32, RegistryError>;
     async fn schema_by_id(&self, id: i32) -> Result<RegisteredSchema, RegistryError>;
+}
+
+/// What a converter registered: the id of each schema (a Connect schema, or
+/// a shape derived from a schemaless value) per subject, so each schema is
+/// registered once, and a record's lookup clones nothing.
+pub struct SubjectIds<K> {
+    ids: Mutex<HashMap<String, HashMap<K, i32>>>,
+}
+
+impl<K: Hash + Eq + Clone> SubjectIds<K> {
+    pub fn new() -> SubjectIds<K> {
+        SubjectIds {
+            ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The id of `schema` under `subject`; `register` is called (and its
+    /// id kept) only the first time.
+    pub async fn get_or_register<E, F: Future<Output = Result<i32, E>>>(
+        &self,
+        subject: &str,
+        schema: &K,
+        register: impl FnOnce() -> F,
+    ) -> Result<i32, E> {
+        let cached = lock(&self.ids)
+            .get(subject)
+            .and_then(|ids| ids.get(schema))
+            .copied();
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        let id = register().await?;
+        lock(&self.ids)
+            .entry(subject.to_string())
+            .or_default()
+            .insert(schema.clone(), id);
+        Ok(id)
+    }
+}
+
+impl<K: Hash + Eq + Clone> Default for SubjectIds<K> {
+    fn default() -> Self {
+        SubjectIds::new()
+    }
+}
+
+/// What a converter read: the writer's schema of each id, parsed once.
+pub struct SchemasById<V> {
+    schemas: Mutex<HashMap<i32, V>>,
+}
+
+impl<V: Clone> SchemasById<V> {
+    pub fn new() -> SchemasById<V> {
+        SchemasById {
+            schemas: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The schema of `id`; `fetch` is called (and a success kept) only
+    /// until one succeeds.
+    pub async fn get_or_fetch<E, F: Future<Output = Result<V, E>>>(
+        &self,
+        id: i32,
+        fetch: impl FnOnce() -> F,
+    ) -> Result<V, E> {
+        let cached = lock(&self.schemas).get(&id).cloned();
+        if let Some(schema) = cached {
+            return Ok(schema);
+        }
+        let schema = fetch().await?;
+        lock(&self.schemas).insert(id, schema.clone());
+        Ok(schema)
+    }
+}
+
+impl<V: Clone> Default for SchemasById<V> {
+    fn default() -> Self {
+        SchemasById::new()
+    }
+}
+
+/// A poisoned cache is still a valid cache: a panic elsewhere leaves no
+/// half-written entry behind.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Where this worker's registry calls go: the control plane and its token.
@@ -377,6 +464,32 @@ impl SchemaRegistry for MemoryRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_schema_is_registered_once_per_subject() {
+        let ids = SubjectIds::<&str>::new();
+        let calls = std::sync::atomic::AtomicI32::new(0);
+        let register =
+            || async { Ok::<_, ()>(calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1) };
+        assert_eq!(ids.get_or_register("t-value", &"s", register).await, Ok(1));
+        assert_eq!(ids.get_or_register("t-value", &"s", register).await, Ok(1));
+        assert_eq!(ids.get_or_register("u-value", &"s", register).await, Ok(2));
+        assert_eq!(ids.get_or_register("t-value", &"s2", register).await, Ok(3));
+        assert_eq!(ids.get_or_register("t-value", &"s", register).await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_retried_on_the_next_record() {
+        let schemas = SchemasById::<String>::new();
+        let failed = schemas
+            .get_or_fetch(7, || async { Err::<String, _>("registry down") })
+            .await;
+        assert_eq!(failed, Err("registry down"));
+        let fetched = schemas.get_or_fetch(7, || async { Ok::<_, ()>("s".into()) });
+        assert_eq!(fetched.await.as_deref(), Ok("s"));
+        let cached = schemas.get_or_fetch(7, || async { Err(()) });
+        assert_eq!(cached.await.as_deref(), Ok("s"));
+    }
 
     #[test]
     fn segments_are_percent_encoded() {

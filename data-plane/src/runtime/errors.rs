@@ -369,11 +369,7 @@ impl RetryWithTolerance {
     /// retry deadline (the last attempt happens at the deadline).
     fn backoff(&self, attempt: u32, started: Instant) -> Duration {
         let max = self.settings.retry_delay_max;
-        let doubled = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .map_or(Duration::MAX, |factor| {
-                RETRIES_DELAY_MIN.saturating_mul(factor)
-            });
+        let doubled = doubled(RETRIES_DELAY_MIN, attempt.saturating_sub(1));
         let delay = if doubled > max {
             rand::thread_rng().gen_range(Duration::ZERO..max)
         } else {
@@ -420,6 +416,12 @@ impl RetryWithTolerance {
             );
         }
     }
+}
+
+/// `base` doubled `times` times, saturating: the exponential backoff of
+/// both this operator and a sink's `put`/`flush` retries (`sink::retry`).
+pub fn doubled(base: Duration, times: u32) -> Duration {
+    base.saturating_mul(1u32.checked_shl(times).unwrap_or(u32::MAX))
 }
 
 /// Sleeps `delay` unless the task is (or gets) told to stop or pause;

@@ -617,8 +617,10 @@ fn commit_transaction(producer: &TaskProducer, timeout: Duration) -> Result<(), 
     use rdkafka::bindings as rd;
     let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     // SAFETY: the handle is the live rd_kafka_t of `producer`, which we
-    // borrow for the whole call; the error object librdkafka returns is
-    // ours: read while alive, destroyed once.
+    // borrow for the whole call (librdkafka's transactional calls are
+    // thread-safe, and the producer's own thread serves its events). A
+    // non-null error object is ours: its string is never null and lives
+    // as long as the object, so it is copied out before the one destroy.
     unsafe {
         let error = rd::rd_kafka_commit_transaction(producer.client().native_ptr(), timeout_ms);
         if error.is_null() {

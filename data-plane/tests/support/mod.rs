@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use rand::distributions::{Alphanumeric, DistString};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::json;
@@ -26,7 +27,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::Row;
 use tokio::sync::Notify;
 use tributary_data_plane::connectors::egress::{self, EgressPolicy};
-use tributary_data_plane::protocol::{TaskAssignment, TaskReport, TaskState};
+use tributary_data_plane::protocol::{
+    KafkaConnection, TargetState, TaskAssignment, TaskId, TaskReport, TaskState,
+};
 use tributary_data_plane::runtime::TaskHandle;
 
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -465,4 +468,99 @@ pub async fn wait_rows(db: &TestDb, handle: &TaskHandle, table: &str, n: i64) {
 
 pub async fn stop(handle: TaskHandle) {
     handle.stop(Duration::from_secs(10)).await;
+}
+
+/// The assignment of task 0 of a Datagen ORDERS source (`max.interval=0`)
+/// named `name` writing to `topic`, plus `extra` keys.
+pub fn datagen_assignment(
+    connector_id: &str,
+    name: &str,
+    bootstrap: &str,
+    topic: &str,
+    extra: &[(&str, &str)],
+) -> TaskAssignment {
+    let config: BTreeMap<String, String> = [
+        ("connector.class", "DatagenSource"),
+        ("name", name),
+        ("kafka.topic", topic),
+        ("quickstart", "ORDERS"),
+        ("max.interval", "0"),
+        ("task.id", "0"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    TaskAssignment {
+        id: TaskId {
+            connector_id: connector_id.to_string(),
+            task: 0,
+        },
+        connector_name: name.to_string(),
+        epoch: 1,
+        target_state: TargetState::Running,
+        config,
+        kafka: KafkaConnection {
+            bootstrap_servers: bootstrap.to_string(),
+            properties: BTreeMap::new(),
+        },
+        offsets: Vec::new(),
+        environment_id: String::new(),
+    }
+}
+
+/// A consumer (group `verify`, no commits) assigned partition 0 of `topic`
+/// from its beginning; `extra` client settings on top.
+pub fn partition_reader(bootstrap: &str, topic: &str, extra: &[(&str, &str)]) -> BaseConsumer {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "verify")
+        .set("enable.auto.commit", "false");
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    let consumer: BaseConsumer = config.create().expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("partition");
+    consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+/// A message's headers, values as (lossy) text; a null value is "".
+pub fn header_map(msg: &impl Message) -> BTreeMap<String, String> {
+    msg.headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The first record of `topic` on the test broker (e.g. a dead letter
+/// queue), waiting for it up to [`TIMEOUT`].
+pub async fn first_record(topic: &str) -> OwnedMessage {
+    let reader: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    reader.subscribe(&[topic]).expect("subscribe");
+    tokio::time::timeout(TIMEOUT, async {
+        loop {
+            if let Ok(m) = reader.recv().await {
+                return m.detach();
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no record in {topic} within {TIMEOUT:?}"))
 }

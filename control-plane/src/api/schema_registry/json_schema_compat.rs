@@ -59,20 +59,6 @@ pub struct Difference {
 }
 
 impl Difference {
-    pub(crate) fn new(
-        kind: &'static str,
-        path: String,
-        compatible: bool,
-        template: &'static str,
-    ) -> Difference {
-        Difference {
-            kind,
-            path,
-            compatible,
-            template,
-        }
-    }
-
     /// As Confluent prints it in a 409's message and in `messages`.
     pub fn render(&self, labels: Labels) -> String {
         // The template is static text: filling the labels first keeps a
@@ -91,10 +77,7 @@ impl Difference {
 
 /// Why `reader` cannot read data valid under `writer`; empty when it can.
 pub fn check(reader: &Value, writer: &Value) -> Vec<Difference> {
-    differences(writer, reader)
-        .into_iter()
-        .filter(|d| !d.compatible)
-        .collect()
+    incompatible(differences(writer, reader))
 }
 
 /// Every difference from `original` (the writer) to `update` (the reader),
@@ -104,7 +87,7 @@ pub fn differences(original: &Value, update: &Value) -> Vec<Difference> {
         in_progress: HashSet::new(),
         steps: 0,
     };
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx::new(&JSON_SCHEMA);
     differ.compare(&mut ctx, Some(Sch::root(original)), Some(Sch::root(update)));
     ctx.diffs
 }
@@ -707,28 +690,54 @@ fn resolve(mut s: Sch<'_>) -> Sch<'_> {
 
 // ------------------------------------------------------------ the diff
 
-#[derive(Default)]
-struct Ctx {
-    path: Vec<String>,
-    diffs: Vec<Difference>,
+/// A diff's vocabulary: which difference types a reader tolerates and how
+/// each is described (JSON Schema's here, Protobuf's in
+/// [`super::protobuf_compat`]).
+pub(super) struct Vocabulary {
+    /// Confluent's `SchemaDiff.COMPATIBLE_CHANGES`.
+    pub compatible: &'static [&'static str],
+    /// Confluent's description of a difference type.
+    pub template: fn(&str) -> &'static str,
+}
+
+static JSON_SCHEMA: Vocabulary = Vocabulary {
+    compatible: COMPATIBLE,
+    template,
+};
+
+/// Where a diff is (path segments under `#/`) and what it found there.
+pub(super) struct Ctx {
+    pub path: Vec<String>,
+    pub diffs: Vec<Difference>,
+    vocabulary: &'static Vocabulary,
 }
 
 impl Ctx {
-    fn sub(&self) -> Ctx {
+    pub fn new(vocabulary: &'static Vocabulary) -> Ctx {
         Ctx {
-            path: self.path.clone(),
+            path: Vec::new(),
             diffs: Vec::new(),
+            vocabulary,
         }
     }
 
-    fn add(&mut self, kind: &'static str) {
-        let path = format!("#/{}", self.path.join("/"));
-        self.diffs.push(Difference::new(
+    /// A context at the same path collecting its own differences, to judge
+    /// a comparison before keeping its findings.
+    pub fn sub(&self) -> Ctx {
+        Ctx {
+            path: self.path.clone(),
+            diffs: Vec::new(),
+            vocabulary: self.vocabulary,
+        }
+    }
+
+    pub fn add(&mut self, kind: &'static str) {
+        self.diffs.push(Difference {
             kind,
-            path,
-            COMPATIBLE.contains(&kind),
-            template(kind),
-        ));
+            path: format!("#/{}", self.path.join("/")),
+            compatible: self.vocabulary.compatible.contains(&kind),
+            template: (self.vocabulary.template)(kind),
+        });
     }
 
     fn add_at(&mut self, attribute: &str, kind: &'static str) {
@@ -737,17 +746,22 @@ impl Ctx {
         self.path.pop();
     }
 
-    fn is_compatible(&self) -> bool {
+    pub fn is_compatible(&self) -> bool {
         self.diffs.iter().all(|d| d.compatible)
     }
 
-    fn enter(&mut self, segment: impl Into<String>) {
+    pub fn enter(&mut self, segment: impl Into<String>) {
         self.path.push(segment.into());
     }
 
-    fn leave(&mut self) {
+    pub fn leave(&mut self) {
         self.path.pop();
     }
+}
+
+/// The differences a reader cannot read past.
+pub(super) fn incompatible(diffs: Vec<Difference>) -> Vec<Difference> {
+    diffs.into_iter().filter(|d| !d.compatible).collect()
 }
 
 /// Comparisons a pair of schemas may cost at most: combined schemas are

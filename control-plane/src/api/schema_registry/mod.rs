@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 
-use self::avro_compat::{Incompatibility, NEW_READS_OLD, OLD_READS_NEW};
+use self::avro_compat::{Incompatibility, Labels, NEW_READS_OLD, OLD_READS_NEW};
 use self::schema::{ParsedSchema, SchemaType};
 // The documentation types of the `#[utoipa::path]` annotations.
 use self::openapi_types as doc;
@@ -559,6 +559,34 @@ async fn global_level(conn: &mut PgConnection, reg: &Registry) -> Result<String,
         .unwrap_or_else(|| DEFAULT_COMPATIBILITY.to_string()))
 }
 
+/// Which ways a level checks: BACKWARD has the new schema read the old
+/// one's data, FORWARD the old one read the new one's, FULL both.
+#[derive(Clone, Copy)]
+struct Directions {
+    backward: bool,
+    forward: bool,
+}
+
+impl Directions {
+    /// The rendered reasons of `check(reader, writer, labels)` in each
+    /// direction the level asks for, backward first.
+    fn check<S>(
+        self,
+        new: &S,
+        old: &S,
+        check: impl Fn(&S, &S, Labels) -> Vec<String>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.backward {
+            out.extend(check(new, old, NEW_READS_OLD));
+        }
+        if self.forward {
+            out.extend(check(old, new, OLD_READS_NEW));
+        }
+        out
+    }
+}
+
 /// Why `new` may not follow `against` under `level`: one entry per old
 /// version that fails, with its incompatibilities.
 async fn incompatibilities(
@@ -571,8 +599,10 @@ async fn incompatibilities(
     if level == "NONE" {
         return Ok(Vec::new());
     }
-    let backward = level.starts_with("BACKWARD") || level.starts_with("FULL");
-    let forward = level.starts_with("FORWARD") || level.starts_with("FULL");
+    let directions = Directions {
+        backward: level.starts_with("BACKWARD") || level.starts_with("FULL"),
+        forward: level.starts_with("FORWARD") || level.starts_with("FULL"),
+    };
     let mut failures = Vec::new();
     for old in against {
         let mut issues: Vec<String> = Vec::new();
@@ -583,37 +613,23 @@ async fn incompatibilities(
                 new.schema_type.as_str()
             ));
         } else if let Some(old_parsed) = parse_stored(conn, reg, old).await? {
-            // BACKWARD: the new schema reads the old one's data; FORWARD:
-            // the old one reads the new one's.
-            if let (Some(new_avro), Some(old_avro)) = (&new.avro, &old_parsed.avro) {
-                let mut found: Vec<Incompatibility> = Vec::new();
-                if backward {
-                    found.extend(avro_compat::check(new_avro, old_avro, NEW_READS_OLD));
-                }
-                if forward {
-                    found.extend(avro_compat::check(old_avro, new_avro, OLD_READS_NEW));
-                }
-                issues.extend(found.iter().map(Incompatibility::render));
+            if let (Some(n), Some(o)) = (&new.avro, &old_parsed.avro) {
+                issues.extend(directions.check(n, o, |reader, writer, labels| {
+                    let found = avro_compat::check(reader, writer, labels);
+                    found.iter().map(Incompatibility::render).collect()
+                }));
             }
-            if let (Some(new_json), Some(old_json)) = (&new.json, &old_parsed.json) {
-                if backward {
-                    let found = json_schema_compat::check(new_json, old_json);
-                    issues.extend(found.iter().map(|d| d.render(NEW_READS_OLD)));
-                }
-                if forward {
-                    let found = json_schema_compat::check(old_json, new_json);
-                    issues.extend(found.iter().map(|d| d.render(OLD_READS_NEW)));
-                }
+            if let (Some(n), Some(o)) = (&new.json, &old_parsed.json) {
+                issues.extend(directions.check(n, o, |reader, writer, labels| {
+                    let found = json_schema_compat::check(reader, writer);
+                    found.iter().map(|d| d.render(labels)).collect()
+                }));
             }
-            if let (Some(new_proto), Some(old_proto)) = (&new.protobuf, &old_parsed.protobuf) {
-                if backward {
-                    let found = protobuf_compat::check(new_proto, old_proto);
-                    issues.extend(found.iter().map(|d| d.render(NEW_READS_OLD)));
-                }
-                if forward {
-                    let found = protobuf_compat::check(old_proto, new_proto);
-                    issues.extend(found.iter().map(|d| d.render(OLD_READS_NEW)));
-                }
+            if let (Some(n), Some(o)) = (&new.protobuf, &old_parsed.protobuf) {
+                issues.extend(directions.check(n, o, |reader, writer, labels| {
+                    let found = protobuf_compat::check(reader, writer);
+                    found.iter().map(|d| d.render(labels)).collect()
+                }));
             }
         }
         if !issues.is_empty() {
@@ -1133,7 +1149,15 @@ async fn schema_types() -> Response {
     ok(json!(["JSON", "PROTOBUF", "AVRO"]))
 }
 
-fn parse_level(body: &Bytes) -> Result<String, SrError> {
+/// Sets the level of `subject` (`""`: the environment's) from a config
+/// request body.
+async fn set_level(
+    state: &AppState,
+    reg: &Registry,
+    subject: &str,
+    body: &Bytes,
+) -> Result<Response, SrError> {
+    reg.authorize_write(state).await?;
     let req: ConfigRequest = parse_body(body)?;
     let level = req
         .compatibility
@@ -1142,7 +1166,9 @@ fn parse_level(body: &Bytes) -> Result<String, SrError> {
     if !LEVELS.contains(&level.as_str()) {
         return Err(SrError::invalid_level());
     }
-    Ok(level)
+    let mut conn = state.pool.acquire().await?;
+    store::set_compatibility(&mut conn, &reg.org_id, &reg.env_id, subject, &level).await?;
+    Ok(ok(json!({ "compatibility": level })))
 }
 
 #[utoipa::path(
@@ -1192,11 +1218,7 @@ async fn put_global_config(
     Extension(reg): Extension<Registry>,
     body: Bytes,
 ) -> Result<Response, SrError> {
-    reg.authorize_write(&state).await?;
-    let level = parse_level(&body)?;
-    let mut conn = state.pool.acquire().await?;
-    store::set_compatibility(&mut conn, &reg.org_id, &reg.env_id, "", &level).await?;
-    Ok(ok(json!({ "compatibility": level })))
+    set_level(&state, &reg, "", &body).await
 }
 
 #[utoipa::path(
@@ -1263,11 +1285,7 @@ async fn put_subject_config(
     body: Bytes,
 ) -> Result<Response, SrError> {
     check_subject(&p.subject)?;
-    reg.authorize_write(&state).await?;
-    let level = parse_level(&body)?;
-    let mut conn = state.pool.acquire().await?;
-    store::set_compatibility(&mut conn, &reg.org_id, &reg.env_id, &p.subject, &level).await?;
-    Ok(ok(json!({ "compatibility": level })))
+    set_level(&state, &reg, &p.subject, &body).await
 }
 
 #[utoipa::path(

@@ -34,14 +34,11 @@ use prost_reflect::{
     OneofDescriptor, Syntax,
 };
 
-use super::json_schema_compat::Difference;
+use super::json_schema_compat::{incompatible, Ctx, Difference, Vocabulary};
 
 /// Why `reader` cannot read data written with `writer`; empty when it can.
 pub fn check(reader: &FileDescriptor, writer: &FileDescriptor) -> Vec<Difference> {
-    differences(writer, reader)
-        .into_iter()
-        .filter(|d| !d.compatible)
-        .collect()
+    incompatible(differences(writer, reader))
 }
 
 /// Every difference from `original` (the writer) to `update` (the reader),
@@ -52,7 +49,7 @@ pub fn differences(original: &FileDescriptor, update: &FileDescriptor) -> Vec<Di
         update: update.clone(),
         in_progress: HashSet::new(),
     };
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx::new(&PROTOBUF);
     if original.package_name() != update.package_name() {
         ctx.add("PACKAGE_CHANGED");
     }
@@ -123,34 +120,10 @@ fn template(kind: &str) -> &'static str {
     }
 }
 
-#[derive(Default)]
-struct Ctx {
-    path: Vec<String>,
-    diffs: Vec<Difference>,
-}
-
-impl Ctx {
-    fn add(&mut self, kind: &'static str) {
-        self.diffs.push(Difference::new(
-            kind,
-            format!("#/{}", self.path.join("/")),
-            COMPATIBLE.contains(&kind),
-            template(kind),
-        ));
-    }
-
-    fn enter(&mut self, segment: impl Into<String>) {
-        self.path.push(segment.into());
-    }
-
-    fn leave(&mut self) {
-        self.path.pop();
-    }
-
-    fn is_compatible(&self) -> bool {
-        self.diffs.iter().all(|d| d.compatible)
-    }
-}
+static PROTOBUF: Vocabulary = Vocabulary {
+    compatible: COMPATIBLE,
+    template,
+};
 
 /// A field's label as the source wrote it (`None`: no label, as proto3
 /// singular fields, oneof members and maps are written).
@@ -478,10 +451,8 @@ impl Differ {
         if o.parent_file() == self.original && u.parent_file() == self.update {
             return;
         }
-        let mut sub = Ctx {
-            path: ol.split('.').map(str::to_string).collect(),
-            diffs: Vec::new(),
-        };
+        let mut sub = ctx.sub();
+        sub.path = ol.split('.').map(str::to_string).collect();
         self.message(&mut sub, o, u);
         let compatible = sub.is_compatible();
         ctx.diffs.extend(sub.diffs);

@@ -37,6 +37,11 @@ impl Generator {
         &self.schema
     }
 
+    /// Continues the iterations after `generated` records (a resumed task).
+    pub fn continue_after(&mut self, generated: u64) {
+        self.counters.fill(generated);
+    }
+
     /// The next record: a JSON object with the top-level fields in order.
     pub fn generate(&mut self, rng: &mut StdRng) -> Value {
         value(&self.schema.root, rng, &mut self.counters)

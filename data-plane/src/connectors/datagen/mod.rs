@@ -27,16 +27,21 @@ pub struct AvroSchemas {
 /// The Avro schemas for a (Datagen) connector config; the error names the
 /// config key at fault (`quickstart`, `schema.string`, `schema.keyfield`).
 pub fn avro_schemas(config: &Config) -> Result<AvroSchemas, FieldError> {
-    let resolved = settings::resolve_schema(config)?;
-    let value = resolved.schema.avro_json();
-    let key = resolved.key_field.as_deref().and_then(|k| {
-        value
-            .get("fields")?
-            .as_array()?
-            .iter()
-            .find_map(|f| (f.get("name")?.as_str()? == k).then(|| f.get("type").cloned())?)
-    });
-    Ok(AvroSchemas { value, key })
+    settings::resolve_schema(config).map(|r| AvroSchemas::of(&r))
+}
+
+impl AvroSchemas {
+    /// The schemas of an already resolved config.
+    pub fn of(resolved: &settings::ResolvedSchema) -> AvroSchemas {
+        let value = resolved.schema.avro_json();
+        let key =
+            resolved.key_field.as_deref().and_then(|k| {
+                value.get("fields")?.as_array()?.iter().find_map(|f| {
+                    (f.get("name")?.as_str()? == k).then(|| f.get("type").cloned())?
+                })
+            });
+        AvroSchemas { value, key }
+    }
 }
 
 /// The key each task config carries, as upstream's `DatagenConnector` sets it.

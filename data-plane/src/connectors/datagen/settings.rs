@@ -64,17 +64,9 @@ pub fn defs() -> Vec<ConfigDef> {
     ]
 }
 
-/// Where the record shape comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SchemaSource {
-    Quickstart(Quickstart),
-    SchemaString(String),
-}
-
 /// The parsed value schema of a config and the field that becomes the key.
 #[derive(Debug, Clone)]
 pub struct ResolvedSchema {
-    pub source: SchemaSource,
     pub schema: DatagenSchema,
     /// A top-level field of `schema`; `None`: records have no key.
     pub key_field: Option<String>,
@@ -85,7 +77,7 @@ pub struct ResolvedSchema {
 pub fn resolve_schema(config: &Config) -> Result<ResolvedSchema, FieldError> {
     let quickstart = non_empty(config, QUICKSTART);
     let schema_string = non_empty(config, SCHEMA_STRING);
-    let (source, schema, default_key) = match (quickstart, schema_string) {
+    let (schema, default_key) = match (quickstart, schema_string) {
         (Some(_), Some(_)) => return Err(FieldError::new(SCHEMA_STRING, SCHEMA_SOURCE_ERR)),
         (None, None) => {
             return Err(FieldError::new(
@@ -113,7 +105,7 @@ pub fn resolve_schema(config: &Config) -> Result<ResolvedSchema, FieldError> {
                     format!("quickstart {} is broken: {e}", q.name()),
                 )
             })?;
-            (SchemaSource::Quickstart(q), schema, Some(q.key_field()))
+            (schema, Some(q.key_field()))
         }
         (None, Some(text)) => {
             let schema = DatagenSchema::parse(text).map_err(|e| {
@@ -122,7 +114,7 @@ pub fn resolve_schema(config: &Config) -> Result<ResolvedSchema, FieldError> {
                     format!("Unable to parse the provided schema: {e}"),
                 )
             })?;
-            (SchemaSource::SchemaString(text.to_string()), schema, None)
+            (schema, None)
         }
     };
     let key_field = match non_empty(config, SCHEMA_KEYFIELD) {
@@ -141,18 +133,21 @@ pub fn resolve_schema(config: &Config) -> Result<ResolvedSchema, FieldError> {
         }
         None => default_key.map(str::to_string),
     };
-    Ok(ResolvedSchema {
-        source,
-        schema,
-        key_field,
-    })
+    Ok(ResolvedSchema { schema, key_field })
 }
 
 /// Checks the definitions cannot express: the schema source (exactly one of
 /// `quickstart` and `schema.string`, a schema that parses, a key field it
 /// has) and the output formats. Each error names its key.
 pub fn validate_extra(config: &Config) -> Vec<FieldError> {
+    checked(config).err().unwrap_or_default()
+}
+
+/// [`validate_extra`]'s checks, and the schema they resolved when they pass
+/// (so a task parses its schema once).
+fn checked(config: &Config) -> Result<ResolvedSchema, Vec<FieldError>> {
     let mut errors = Vec::new();
+    let mut resolved = None;
     let filename = non_empty(config, SCHEMA_FILENAME).is_some();
     if filename {
         errors.push(FieldError::new(
@@ -166,10 +161,13 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
         // Upstream marks every schema source that was set.
         errors.push(FieldError::new(QUICKSTART, SCHEMA_SOURCE_ERR));
         errors.push(FieldError::new(SCHEMA_STRING, SCHEMA_SOURCE_ERR));
-    } else if let Err(e) = resolve_schema(config) {
-        // With schema.filename set, its own error says what to do instead.
-        if !(filename && e.key == QUICKSTART && non_empty(config, QUICKSTART).is_none()) {
-            errors.push(e);
+    } else {
+        match resolve_schema(config) {
+            Ok(r) => resolved = Some(r),
+            // With schema.filename set, its own error says what to do instead.
+            Err(e)
+                if filename && e.key == QUICKSTART && non_empty(config, QUICKSTART).is_none() => {}
+            Err(e) => errors.push(e),
         }
     }
     // output.data.format, key.converter and value.converter.
@@ -177,7 +175,10 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
         config,
         crate::connectors::ConnectorType::Source,
     ));
-    errors
+    match resolved {
+        Some(r) if errors.is_empty() => Ok(r),
+        _ => Err(errors),
+    }
 }
 
 /// A task's typed settings, parsed from its task config.
@@ -193,9 +194,12 @@ pub struct DatagenSettings {
 
 impl DatagenSettings {
     pub fn parse(config: &Config) -> Result<DatagenSettings, FieldError> {
-        if let Some(e) = validate_extra(config).into_iter().next() {
-            return Err(e);
-        }
+        let schema = checked(config).map_err(|errors| {
+            errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| FieldError::new(QUICKSTART, SCHEMA_SOURCE_ERR))
+        })?;
         let topic = non_empty(config, KAFKA_TOPIC)
             .ok_or_else(|| {
                 FieldError::new(
@@ -204,7 +208,6 @@ impl DatagenSettings {
                 )
             })?
             .to_string();
-        let schema = resolve_schema(config)?;
         let max_interval = long(config, MAX_INTERVAL)?.unwrap_or(1000);
         let max_interval_ms = u64::try_from(max_interval).map_err(|_| {
             FieldError::new(

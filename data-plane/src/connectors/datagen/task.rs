@@ -56,8 +56,7 @@ impl DatagenTask {
     pub fn new(config: &Config, task_id: u32) -> Result<DatagenTask, TaskError> {
         let settings = DatagenSettings::parse(config)
             .map_err(|e| TaskError::Fatal(format!("invalid Datagen config: {e}")))?;
-        let avro = super::avro_schemas(config)
-            .map_err(|e| TaskError::Fatal(format!("invalid Datagen config: {e}")))?;
+        let avro = super::AvroSchemas::of(&settings.schema);
         let connect = |avro: &serde_json::Value| {
             schema::from_avro(avro).map(Arc::new).map_err(|e| {
                 TaskError::Fatal(format!("the Datagen schema has no Connect form: {e}"))
@@ -92,8 +91,7 @@ impl DatagenTask {
         if let Some(o) = mine {
             if let Some(n) = o.offset.get(CURRENT_ITERATION).and_then(|v| v.as_u64()) {
                 self.count = n;
-                let schema = self.generator.schema().clone();
-                self.generator = Generator::new(schema, n);
+                self.generator.continue_after(n);
             }
             if let Some(g) = o.offset.get(TASK_GENERATION).and_then(|v| v.as_u64()) {
                 self.generation = g;

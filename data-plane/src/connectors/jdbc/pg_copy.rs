@@ -19,7 +19,6 @@
 //! binds the same text ([`text`]), so both write the same.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use super::dialect::Dialect;
 use super::rows::{Origin, Row};
@@ -224,16 +223,9 @@ pub fn encode(rows: &[&Row], types: &[Option<String>]) -> Vec<u8> {
 }
 
 fn push_value(out: &mut Vec<u8>, value: &SqlValue, target: Target) {
-    match value {
-        SqlValue::Null => out.extend_from_slice(b"\\N"),
-        // Writing to a Vec cannot fail.
-        SqlValue::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        SqlValue::Bool(b) => out.extend_from_slice(bool_text(*b, target).as_bytes()),
-        SqlValue::Float(f) => push_escaped(out, &float_text(*f, target)),
-        SqlValue::Text(s) | SqlValue::Json(s) => push_escaped(out, s),
-        SqlValue::Bytes(b) => push_escaped(out, &bytea_text(b)),
+    match render(value, target) {
+        None => out.extend_from_slice(b"\\N"),
+        Some(text) => push_escaped(out, &text),
     }
 }
 
@@ -253,7 +245,11 @@ fn bytea_text(bytes: &[u8]) -> String {
 /// statement's parameter types the same from one batch to the next, as
 /// the connection's cache of prepared statements needs.
 pub fn text<'a>(value: &'a SqlValue, type_name: Option<&str>) -> Option<Cow<'a, str>> {
-    let target = Target::of(type_name);
+    render(value, Target::of(type_name))
+}
+
+/// [`text`] for a column type already classified (once per column, not per value).
+fn render(value: &SqlValue, target: Target) -> Option<Cow<'_, str>> {
     match value {
         SqlValue::Null => None,
         SqlValue::Int(i) => Some(Cow::Owned(i.to_string())),

@@ -186,14 +186,19 @@ fn params<'a>(
 
 /// Keeps the last row of each key, in the order of those last rows.
 fn last_per_key(rows: &[Row]) -> Vec<&Row> {
-    let mut last: HashMap<String, usize> = HashMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        last.insert(format!("{:?}", row.key), i);
-    }
-    rows.iter()
+    // Values hold floats (no `Hash`): a key's identity is its rendering,
+    // made once per row.
+    let keys: Vec<String> = rows.iter().map(|r| format!("{:?}", r.key)).collect();
+    let last: HashMap<&str, usize> = keys
+        .iter()
         .enumerate()
-        .filter(|(i, row)| last.get(&format!("{:?}", row.key)) == Some(i))
-        .map(|(_, row)| row)
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    rows.iter()
+        .zip(&keys)
+        .enumerate()
+        .filter(|(i, (_, k))| last.get(k.as_str()) == Some(i))
+        .map(|(_, (row, _))| row)
         .collect()
 }
 

@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 
 use super::settings::SinkSettings;
 use crate::connectors::{Config, ErrantRecord, SinkTask, TaskError};
+// Record values as message text the way the HTTP sink renders them.
+use crate::connectors::http::template::text;
 use crate::record::Record;
 
 /// Requests queued towards the event loop.
@@ -96,14 +98,6 @@ async fn drive(mut eventloop: EventLoop, acks: Arc<Acks>) {
                 tokio::time::sleep(RECONNECT_BACKOFF).await;
             }
         }
-    }
-}
-
-/// A value as text: strings as they are, everything else as JSON.
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use super::settings::SinkSettings;
 use crate::connectors::{Config, ErrantRecord, SinkTask, TaskError};
+// Record values as message text the way the HTTP sink renders them.
+use crate::connectors::http::template::text;
 use crate::record::Record;
 
 pub struct NatsSinkTask {
@@ -54,14 +56,6 @@ impl NatsSinkTask {
             return Err(format!("{subject:?} is not a subject one can publish to"));
         }
         Ok(subject)
-    }
-}
-
-/// A value as text: strings as they are, everything else as JSON.
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

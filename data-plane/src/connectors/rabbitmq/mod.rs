@@ -51,9 +51,7 @@ impl ConnectorPlugin for RabbitMqSource {
     /// converter writes the body as it is, as Confluent's connector does.
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         let mut base = config.clone();
-        if crate::connectors::config::non_empty(config, settings::OUTPUT_DATA_FORMAT).is_none()
-            && crate::connectors::config::non_empty(config, "value.converter").is_none()
-        {
+        if settings::value_format_unset(config) {
             base.insert(settings::OUTPUT_DATA_FORMAT.into(), "BYTES".into());
         }
         (0..max_tasks.max(1))

@@ -473,12 +473,17 @@ impl SourceSettings {
 /// body as bytes; the plugin writes that default into the task configs, so
 /// the runtime's converter agrees).
 pub fn source_value_format(config: &Config) -> Result<Format, FieldError> {
-    if non_empty(config, OUTPUT_DATA_FORMAT).is_none()
-        && non_empty(config, Side::Value.converter_key()).is_none()
-    {
+    if value_format_unset(config) {
         return Ok(Format::Bytes);
     }
     converters::select(config, ConnectorType::Source, Side::Value)
+}
+
+/// Neither `output.data.format` nor `value.converter` is set: the value
+/// format is BYTES.
+pub fn value_format_unset(config: &Config) -> bool {
+    non_empty(config, OUTPUT_DATA_FORMAT).is_none()
+        && non_empty(config, Side::Value.converter_key()).is_none()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use super::settings::{first_problem, task_error, SinkSettings, EXCHANGE};
 use crate::connectors::{Config, ErrantRecord, SinkTask, TaskError};
+// Record values as message text the way the HTTP sink renders them.
+use crate::connectors::http::template::text;
 use crate::record::Record;
 
 pub struct RabbitMqSinkTask {
@@ -204,14 +206,6 @@ impl RabbitMqSinkTask {
             properties = properties.with_headers(headers);
         }
         Ok((payload, properties))
-    }
-}
-
-/// A value as message text: strings as they are, everything else as JSON.
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -10,6 +10,7 @@ use super::{stopped, SinkError};
 use crate::connectors::sink_config::SinkSettings;
 use crate::connectors::{SinkTask, TaskError};
 use crate::record::Record;
+use crate::runtime::errors::doubled;
 use crate::runtime::task::Control;
 
 /// Longest wait between retries of a failed `put`/`flush`.
@@ -76,10 +77,7 @@ pub async fn retry(
                 });
             }
         };
-        let backoff = settings
-            .retry_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-            .min(MAX_RETRY_BACKOFF);
+        let backoff = doubled(settings.retry_backoff, attempt).min(MAX_RETRY_BACKOFF);
         attempt += 1;
         tracing::warn!(%reason, attempt, max = settings.max_retries, "{} failed; retrying in {backoff:?}", stage.name());
         tokio::select! {
