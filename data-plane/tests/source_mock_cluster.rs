@@ -11,40 +11,13 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::sync::Notify;
-use tributary_data_plane::protocol::{
-    KafkaConnection, TargetState, TaskAssignment, TaskId, TaskReport, TaskState,
-};
+use tributary_data_plane::protocol::{TargetState, TaskAssignment, TaskReport, TaskState};
 use tributary_data_plane::runtime::TaskHandle;
 
+mod support;
+
 fn assignment(bootstrap: &str, topic: &str, extra: &[(&str, &str)]) -> TaskAssignment {
-    let mut config: BTreeMap<String, String> = [
-        ("connector.class", "DatagenSource"),
-        ("name", "orders-gen"),
-        ("kafka.topic", topic),
-        ("quickstart", "ORDERS"),
-        ("max.interval", "0"),
-        ("task.id", "0"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    config.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TaskAssignment {
-        id: TaskId {
-            connector_id: "lcc-test".into(),
-            task: 0,
-        },
-        connector_name: "orders-gen".into(),
-        epoch: 1,
-        target_state: TargetState::Running,
-        config,
-        kafka: KafkaConnection {
-            bootstrap_servers: bootstrap.to_string(),
-            properties: BTreeMap::new(),
-        },
-        offsets: Vec::new(),
-        environment_id: String::new(),
-    }
+    support::datagen_assignment("lcc-test", "orders-gen", bootstrap, topic, extra)
 }
 
 async fn wait_for(handle: &TaskHandle, what: &str, ok: impl Fn(&TaskReport) -> bool) -> TaskReport {
