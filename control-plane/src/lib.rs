@@ -11,6 +11,7 @@ pub mod connector_secrets;
 pub mod error;
 pub mod ids;
 pub mod kafka_admin;
+pub mod lifecycle;
 pub mod provider;
 pub mod reconciler;
 pub mod rotate;

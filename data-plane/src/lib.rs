@@ -4,7 +4,8 @@
 
 pub mod connectors;
 pub mod converters;
-pub mod protocol;
+/// The worker protocol, a crate of its own shared with the control plane.
+pub use tributary_protocol as protocol;
 pub mod record;
 pub mod runtime;
 pub mod schema;

@@ -27,6 +27,7 @@ impl From<TargetState> for Control {
         match t {
             TargetState::Running => Control::Run,
             TargetState::Paused => Control::Pause,
+            TargetState::Stopped => Control::Stop,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The worker protocol: JSON bodies exchanged between data-plane workers and
 //! the control plane over HTTP. Workers never see the database; this is
-//! their whole view of the system.
+//! their whole view of the system. Both binaries depend on this crate, so
+//! the wire format is defined, and versioned, in one place.
 //!
 //! * `POST /internal/v1/workers/register` → [`RegisterRequest`] / [`RegisterResponse`]
 //! * `POST /internal/v1/workers/{worker_id}/heartbeat` → [`HeartbeatRequest`] / [`HeartbeatResponse`]
@@ -43,33 +44,55 @@ pub struct RegisterResponse {
     pub heartbeat_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+/// The state of one task (Kafka Connect's `AbstractStatus.State`): what runs,
+/// as workers report it and the status API shows it. The legal moves
+/// between states are listed once, in the control plane's lifecycle module.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")
+)]
 pub enum TaskState {
+    /// Not placed on a worker yet, or placed and not started yet.
     Unassigned,
     Running,
     Paused,
     Failed,
+    /// Restarted on its worker (by a user or the automatic restart) under a
+    /// new epoch, until the worker reports it again. Set by the control
+    /// plane only; workers never report it.
+    Restarting,
 }
 
 impl TaskState {
+    pub const ALL: [TaskState; 5] = [
+        TaskState::Unassigned,
+        TaskState::Running,
+        TaskState::Paused,
+        TaskState::Failed,
+        TaskState::Restarting,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             TaskState::Unassigned => "UNASSIGNED",
             TaskState::Running => "RUNNING",
             TaskState::Paused => "PAUSED",
             TaskState::Failed => "FAILED",
+            TaskState::Restarting => "RESTARTING",
         }
     }
 
     pub fn parse(s: &str) -> Option<TaskState> {
-        Some(match s {
-            "UNASSIGNED" => TaskState::Unassigned,
-            "RUNNING" => TaskState::Running,
-            "PAUSED" => TaskState::Paused,
-            "FAILED" => TaskState::Failed,
-            _ => return None,
-        })
+        TaskState::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -121,11 +144,47 @@ pub struct HeartbeatRequest {
     pub wait_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// What the user wants a connector and its tasks to do (Kafka Connect's
+/// `TargetState`), kept apart from [`TaskState`], what actually runs.
+/// Workers are sent RUNNING or PAUSED: a STOPPED connector has no tasks.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")
+)]
 pub enum TargetState {
     Running,
     Paused,
+    /// Tasks shut down and release their resources; offsets can be changed.
+    Stopped,
+}
+
+impl TargetState {
+    pub const ALL: [TargetState; 3] = [
+        TargetState::Running,
+        TargetState::Paused,
+        TargetState::Stopped,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TargetState::Running => "RUNNING",
+            TargetState::Paused => "PAUSED",
+            TargetState::Stopped => "STOPPED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TargetState> {
+        TargetState::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for TargetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How a task reaches its Kafka cluster.
@@ -210,5 +269,18 @@ mod tests {
             v,
             serde_json::json!({"connector_id":"lcc-abc","task":2,"epoch":7,"state":"RUNNING","records":3})
         );
+    }
+
+    #[test]
+    fn states_spell_as_on_the_wire() {
+        for s in TaskState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(TaskState::parse(s.as_str()), Some(s));
+        }
+        for s in TargetState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(TargetState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(TaskState::parse("running"), None);
     }
 }
