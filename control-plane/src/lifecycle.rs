@@ -130,18 +130,16 @@ pub enum TaskTransition {
 
 /// Tasks in any state.
 const ANY: &[TaskState] = &TaskState::ALL;
-/// States a task in which a worker may still be running it.
-const LIVE: &[TaskState] = &[
-    TaskState::Unassigned,
-    TaskState::Running,
-    TaskState::Paused,
-    TaskState::Restarting,
-];
 
 impl TaskTransition {
     /// The table: the states a transition may start from, and its end state.
-    /// A failed task stays failed until it is restarted (under a new epoch,
-    /// so a late report of the failed incarnation cannot revive it).
+    ///
+    /// A worker's report under the task's current epoch is taken from any
+    /// state: a worker restarts a task in place, under the same epoch, when
+    /// its config or its cluster's connection changes (the data plane's
+    /// `needs_restart`), so a FAILED task may report UNASSIGNED, RUNNING or
+    /// PAUSED again after its cluster's credentials are fixed. Stale
+    /// incarnations are fenced by the epoch, not by this table.
     pub fn rule(self) -> (&'static [TaskState], TaskState) {
         use TaskState::*;
         match self {
@@ -150,9 +148,9 @@ impl TaskTransition {
             TaskTransition::Released => (ANY, Unassigned),
             TaskTransition::Restarted => (ANY, Restarting),
             TaskTransition::RestartedUnplaced => (ANY, Unassigned),
-            TaskTransition::Reported(Running) => (LIVE, Running),
-            TaskTransition::Reported(Paused) => (LIVE, Paused),
-            TaskTransition::Reported(Unassigned) => (LIVE, Unassigned),
+            TaskTransition::Reported(Running) => (ANY, Running),
+            TaskTransition::Reported(Paused) => (ANY, Paused),
+            TaskTransition::Reported(Unassigned) => (ANY, Unassigned),
             TaskTransition::Reported(Failed) => (ANY, Failed),
             // Only the control plane restarts tasks: a worker saying RESTARTING
             // changes nothing.
@@ -173,6 +171,14 @@ impl TaskTransition {
     /// Whether a task in `state` may take this transition.
     pub fn allowed_from(self, state: TaskState) -> bool {
         self.from().contains(&state)
+    }
+
+    /// Every (from, to) move a worker's report may make, read off the table.
+    pub fn report_moves() -> impl Iterator<Item = (TaskState, TaskState)> {
+        TaskState::ALL.into_iter().flat_map(|to| {
+            let report = TaskTransition::Reported(to);
+            report.from().iter().map(move |from| (*from, report.to()))
+        })
     }
 }
 
@@ -239,18 +245,40 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_task_is_revived_only_by_a_restart() {
-        for report in [Running, Paused, Unassigned] {
-            assert!(!TaskTransition::Reported(report).allowed_from(Failed));
-        }
+    fn a_restart_leaves_a_failed_task_for_a_new_epoch() {
         assert!(TaskTransition::Restarted.allowed_from(Failed));
-        assert!(TaskTransition::Reported(Failed).allowed_from(Failed));
         assert_eq!(TaskTransition::Restarted.to(), Restarting);
+        assert!(TaskTransition::RestartedUnplaced.allowed_from(Failed));
+        assert_eq!(TaskTransition::RestartedUnplaced.to(), Unassigned);
+    }
+
+    #[test]
+    fn a_task_restarted_in_place_by_its_worker_may_leave_failed() {
+        for report in [Running, Paused, Unassigned, Failed] {
+            assert!(TaskTransition::Reported(report).allowed_from(Failed));
+            assert_eq!(TaskTransition::Reported(report).to(), report);
+        }
     }
 
     #[test]
     fn workers_cannot_claim_a_restart() {
         assert!(!TaskTransition::Reported(Restarting).allowed_from(Running));
+        let moves: Vec<_> = TaskTransition::report_moves().collect();
+        assert!(moves.contains(&(Failed, Running)));
+        assert!(moves.contains(&(Restarting, Restarting)));
+        assert!(!moves.contains(&(Running, Restarting)));
+        assert!(moves
+            .iter()
+            .all(|(from, to)| from == to || *to != Restarting));
+    }
+
+    #[test]
+    fn a_reported_state_is_the_state_the_task_ends_in() {
+        for s in TaskState::ALL {
+            assert_eq!(TaskTransition::Reported(s).to(), s);
+        }
+        assert!(TaskTransition::Created.from().is_empty());
+        assert_eq!(TaskTransition::Created.to(), Unassigned);
     }
 
     #[test]
@@ -259,6 +287,18 @@ mod tests {
             for to in TargetState::ALL {
                 assert!(target_transition_allowed(from, to), "{from} → {to}");
             }
+        }
+    }
+
+    #[test]
+    fn the_schema_checks_every_state() {
+        let checks = include_str!("../../migrations/20261124000400_lifecycle_checks.sql");
+        let check = |name: &str| checks.contains(&format!("'{name}'"));
+        assert!(TaskState::ALL.iter().all(|s| check(s.as_str())));
+        assert!(OffsetRequestPhase::ALL.iter().all(|p| check(p.as_str())));
+        let init = include_str!("../../migrations/20261124000001_init.sql");
+        for t in TargetState::ALL {
+            assert!(init.contains(&format!("'{t}'")), "{t}");
         }
     }
 

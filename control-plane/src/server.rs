@@ -16,7 +16,7 @@ use crate::provider::kubernetes::{KubernetesProvider, KubernetesSettings};
 use crate::provider::process::{ProcessProvider, ProcessSettings};
 use crate::provider::static_pool::StaticPool;
 use crate::provider::WorkerProvider;
-use crate::reconciler::{Reconciler, ReconcilerSettings};
+use crate::reconciler::{housekeeping, Reconciler, ReconcilerSettings};
 use crate::store;
 
 fn default_worker_binary() -> PathBuf {
@@ -150,6 +150,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     let reconciler_task = tokio::spawn(reconciler.run(stop_rx.clone()));
+    let housekeeping_task = tokio::spawn(housekeeping::run(
+        pool.clone(),
+        housekeeping::INTERVAL,
+        stop_rx.clone(),
+    ));
 
     let mut http_stop = stop_rx.clone();
     axum::serve(listener, api::router(state))
@@ -165,6 +170,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: stopping reconciler and workers");
     let _ = stop_tx.send(true);
     let _ = reconciler_task.await;
+    let _ = housekeeping_task.await;
     provider.shutdown().await;
     Ok(())
 }

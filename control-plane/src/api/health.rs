@@ -45,10 +45,7 @@ async fn health() -> Json<serde_json::Value> {
     )
 )]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await
-    {
+    match crate::store::ping(&state.pool).await {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,11 +1,11 @@
-//! The worker protocol (see `tributary_data_plane::protocol`): register and heartbeat.
+//! The worker protocol (see `tributary_protocol`): register and heartbeat.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use tributary_data_plane::protocol::{
+use tributary_protocol::{
     assignment_digest, HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest,
     RegisterResponse, TargetState, TaskAssignment, TaskId, REGISTER_PATH,
 };
@@ -82,10 +82,10 @@ fn assignment(row: AssignmentRow, secrets: &SecretBox) -> TaskAssignment {
         },
         connector_name: row.connector_name,
         epoch: row.epoch,
-        target_state: if row.target_state == "RUNNING" {
-            TargetState::Running
-        } else {
-            TargetState::Paused
+        // Workers run or hold their tasks; a stopped connector has none.
+        target_state: match row.target_state {
+            TargetState::Running => TargetState::Running,
+            TargetState::Paused | TargetState::Stopped => TargetState::Paused,
         },
         config,
         kafka: KafkaConnection {

@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
-const LEADER_LOCK: i64 = 0x7472_6962_0002;
+use crate::store::{self, leadership};
 
 pub struct Leadership {
     /// Detached from the pool: dropping it closes the session and frees the lock.
@@ -15,39 +15,22 @@ pub struct Leadership {
 /// Tries to become leader; `None` when another replica holds the lock.
 pub async fn try_acquire(pool: &PgPool, holder: &str) -> Result<Option<Leadership>, sqlx::Error> {
     let mut conn = pool.acquire().await?.detach();
-    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LEADER_LOCK)
-        .fetch_one(&mut conn)
-        .await?;
-    if !got {
+    if !leadership::try_lock(&mut conn).await? {
         return Ok(None);
     }
-    let epoch: i64 = sqlx::query_scalar(
-        "INSERT INTO reconciler_leader (id, epoch, holder) VALUES (1, 1, $1)
-         ON CONFLICT (id) DO UPDATE SET epoch = reconciler_leader.epoch + 1, holder = $1, acquired_at = now()
-         RETURNING epoch",
-    )
-    .bind(holder)
-    .fetch_one(&mut conn)
-    .await?;
+    let epoch = leadership::next_epoch(&mut conn, holder).await?;
     Ok(Some(Leadership { conn, epoch }))
 }
 
 impl Leadership {
     /// Is the session that holds the lock still alive?
     pub async fn alive(&mut self) -> bool {
-        sqlx::query_scalar::<_, i32>("SELECT 1")
-            .fetch_one(&mut self.conn)
-            .await
-            .is_ok()
+        store::ping(&mut self.conn).await.is_ok()
     }
 
     /// Gives the lock back and closes the session.
     pub async fn release(mut self) {
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LEADER_LOCK)
-            .execute(&mut self.conn)
-            .await;
+        let _ = leadership::unlock(&mut self.conn).await;
         let _ = self.conn.close().await;
     }
 }
@@ -57,9 +40,5 @@ pub async fn still_leader(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     epoch: i64,
 ) -> Result<bool, sqlx::Error> {
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT epoch FROM reconciler_leader WHERE id = 1 FOR SHARE")
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(current == Some(epoch))
+    Ok(leadership::current_epoch(tx).await? == Some(epoch))
 }

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor, PgPool, Postgres, Transaction};
 
+use crate::lifecycle::{OffsetRequestPhase, TargetState, TaskState};
+
 pub type ConfigMap = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, FromRow)]
@@ -18,7 +20,7 @@ pub struct Connector {
     pub class: String,
     pub connector_type: String,
     pub config: Json<ConfigMap>,
-    pub target_state: String,
+    pub target_state: TargetState,
     pub generation: i64,
     /// Bumped on every change of config or target state (the ETag).
     pub version: i64,
@@ -35,7 +37,7 @@ pub struct Task {
     pub weight: i32,
     pub worker_id: Option<String>,
     pub epoch: i64,
-    pub state: String,
+    pub state: TaskState,
     pub trace: String,
     pub records: i64,
     pub restart_attempts: i32,
@@ -216,11 +218,12 @@ pub async fn upsert(
     Ok((row.connector, row.inserted))
 }
 
-/// Sets RUNNING / PAUSED / STOPPED; a no-op when already there.
+/// Sets the target state; a no-op when already there (every change is
+/// legal: `lifecycle::TARGET_TRANSITIONS`).
 pub async fn set_target_state(
     tx: &mut Transaction<'_, Postgres>,
     id: &str,
-    state: &str,
+    state: TargetState,
 ) -> Result<Connector, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE connectors SET target_state = $2,
@@ -234,25 +237,36 @@ pub async fn set_target_state(
     .await
 }
 
-/// Restarts tasks by giving them a new epoch on their current worker (the
-/// worker stops the old incarnation and starts the new one). `task`
-/// narrows to one task; `only_failed` to FAILED ones. Returns the task ids.
-pub async fn restart_tasks(
-    tx: &mut Transaction<'_, Postgres>,
-    connector_id: &str,
-    task: Option<i32>,
-    only_failed: bool,
-) -> Result<Vec<i32>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE tasks SET epoch = nextval('task_epochs'),
-           state = CASE WHEN worker_id IS NULL THEN 'UNASSIGNED' ELSE 'RESTARTING' END,
-           trace = '', next_restart_at = NULL, state_updated_at = now()
-         WHERE connector_id = $1 AND ($2::int IS NULL OR task_id = $2) AND (NOT $3 OR state = 'FAILED')
-         RETURNING task_id",
+/// A connector by id, in whichever organization.
+pub async fn by_id(exec: impl PgExecutor<'_>, id: &str) -> Result<Option<Connector>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLS} FROM connectors WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+}
+
+/// A connector whose tasks lag behind its generation.
+#[derive(Debug, Clone, FromRow)]
+pub struct Unsplit {
+    pub id: String,
+    pub class: String,
+    pub config: Json<ConfigMap>,
+    pub generation: i64,
+}
+
+/// Connectors to split into tasks (again), locked for the rest of the
+/// transaction: their tasks lag behind their generation, and they are meant
+/// to have tasks (not stopped, no offset request pending).
+pub async fn lock_unsplit(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<Unsplit>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.class, c.config, c.generation FROM connectors c
+         WHERE c.target_state <> $1
+           AND NOT EXISTS (SELECT 1 FROM offset_requests r WHERE r.connector_id = c.id AND r.phase = $2)
+           AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.connector_id = c.id AND t.generation = c.generation)
+         FOR UPDATE OF c",
     )
-    .bind(connector_id)
-    .bind(task)
-    .bind(only_failed)
+    .bind(TargetState::Stopped)
+    .bind(OffsetRequestPhase::Pending)
     .fetch_all(&mut **tx)
     .await
 }

@@ -4,9 +4,12 @@
 
 pub mod audit;
 pub mod connectors;
+pub mod housekeeping;
 pub mod iam;
+pub mod leadership;
 pub mod offsets;
 pub mod schemas;
+pub mod tasks;
 pub mod tenancy;
 pub mod workers;
 
@@ -75,6 +78,14 @@ pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
 
 pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     sqlx::migrate!("../migrations").run(pool).await?;
+    Ok(())
+}
+
+/// Whether the database answers (readiness, a leader's session).
+pub async fn ping(exec: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(exec)
+        .await?;
     Ok(())
 }
 

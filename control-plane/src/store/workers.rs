@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool};
 use sqlx::{Postgres, Transaction};
-use tributary_data_plane::protocol::{SourceOffset, TaskReport};
+use tributary_protocol::{SourceOffset, TaskReport};
+
+use super::tasks;
+use crate::lifecycle::TargetState;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Worker {
@@ -32,7 +35,7 @@ pub struct AssignmentRow {
     pub epoch: i64,
     pub config: Json<BTreeMap<String, String>>,
     pub connector_name: String,
-    pub target_state: String,
+    pub target_state: TargetState,
     pub bootstrap_endpoint: String,
     pub client_properties: Json<BTreeMap<String, String>>,
     pub connector_type: String,
@@ -60,12 +63,7 @@ pub async fn register(
     lease: Duration,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "UPDATE tasks SET worker_id = NULL, state = 'UNASSIGNED', trace = '' WHERE worker_id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    tasks::release_registering(&mut *tx, id).await?;
     sqlx::query(
         "INSERT INTO workers (id, capacity, version, lease_expires_at, pool)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4 / 1000.0), $5)
@@ -106,37 +104,7 @@ pub async fn heartbeat(
         return Ok(None);
     }
     if !reports.is_empty() {
-        let connector_ids: Vec<&str> = reports.iter().map(|r| r.id.connector_id.as_str()).collect();
-        let task_ids: Vec<i32> = reports.iter().map(|r| r.id.task as i32).collect();
-        let epochs: Vec<i64> = reports.iter().map(|r| r.epoch).collect();
-        let states: Vec<&str> = reports.iter().map(|r| r.state.as_str()).collect();
-        let traces: Vec<String> = reports
-            .iter()
-            .map(|r| r.trace.clone().unwrap_or_default())
-            .collect();
-        let records: Vec<i64> = reports
-            .iter()
-            .map(|r| r.records.min(i64::MAX as u64) as i64)
-            .collect();
-        let changed = sqlx::query(
-            "UPDATE tasks t SET state = r.state, trace = r.trace, records = r.records,
-                 state_updated_at = CASE WHEN t.state <> r.state THEN now() ELSE t.state_updated_at END
-             FROM UNNEST($2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
-                  AS r(connector_id, task_id, epoch, state, trace, records)
-             WHERE t.connector_id = r.connector_id AND t.task_id = r.task_id
-               AND t.epoch = r.epoch AND t.worker_id = $1
-               AND (t.state <> r.state OR t.trace <> r.trace OR t.records <> r.records)",
-        )
-        .bind(id)
-        .bind(&connector_ids)
-        .bind(&task_ids)
-        .bind(&epochs)
-        .bind(&states)
-        .bind(&traces)
-        .bind(&records)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let changed = tasks::apply_reports(&mut tx, id, reports).await?;
         if changed > 0 {
             super::notify_reconciler(&mut *tx, "task state").await?;
         }
@@ -146,6 +114,133 @@ pub async fn heartbeat(
     let assignments = assignments_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Some(assignments))
+}
+
+/// A worker as placement sees it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Capacity {
+    pub id: String,
+    pub capacity: i32,
+    pub draining: bool,
+    pub pool: Option<String>,
+}
+
+/// Every registered worker's capacity, by id.
+pub async fn capacities(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<Capacity>, sqlx::Error> {
+    sqlx::query_as("SELECT id, capacity, draining, pool FROM workers ORDER BY id")
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Workers past their lease, locked for the rest of the transaction.
+pub async fn lock_expired(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM workers WHERE lease_expires_at < now() FOR UPDATE")
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Forgets workers; returns how many there were.
+pub async fn delete(
+    tx: &mut Transaction<'_, Postgres>,
+    ids: &[String],
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM workers WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
+/// Ends the leases of workers whose process is gone, so their tasks move
+/// on the next pass instead of when the lease would run out.
+pub async fn expire_now(pool: &PgPool, ids: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE workers SET lease_expires_at = now() - interval '1 millisecond' WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Those of `ids` that are registered.
+pub async fn registered(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM workers WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+}
+
+/// Those of `ids` that hold a live lease.
+pub async fn leased(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM workers WHERE id = ANY($1) AND lease_expires_at > now()")
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+}
+
+/// Up to `n` of `ids` holding the fewest tasks, least loaded first.
+pub async fn least_loaded(
+    pool: &PgPool,
+    ids: &[String],
+    n: usize,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT w.id FROM workers w LEFT JOIN tasks t ON t.worker_id = w.id
+         WHERE w.id = ANY($1) GROUP BY w.id ORDER BY count(t.task_id), w.id LIMIT $2",
+    )
+    .bind(ids)
+    .bind(n as i64)
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks workers for draining (their tasks move, then they stop) or takes
+/// the mark back.
+pub async fn set_draining(
+    pool: &PgPool,
+    ids: &[String],
+    draining: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workers SET draining = $2 WHERE draining <> $2 AND id = ANY($1)")
+        .bind(ids)
+        .bind(draining)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Forgets those of `ids` that are draining and hold no task any more;
+/// returns them, to be stopped.
+pub async fn delete_drained(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM workers w WHERE w.draining AND w.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = w.id)
+         RETURNING w.id",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// Records a scaling decision of a worker pool (`None`: the shared pool).
+pub async fn record_scaling(
+    pool: &PgPool,
+    worker_pool: Option<&str>,
+    from: u32,
+    to: u32,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO scaling_events (from_count, to_count, reason, pool) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(from as i32)
+    .bind(to as i32)
+    .bind(reason)
+    .bind(worker_pool)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Worker>, sqlx::Error> {

@@ -206,6 +206,8 @@ pub async fn create(
         connectors::insert_connector(&mut tx, &state, &who, &env, &cluster, plugin, &config)
             .await?;
     if let Some(target) = &initial {
+        let target = crate::lifecycle::TargetState::parse(target)
+            .ok_or_else(|| ApiError::internal(format!("unknown target state {target}")))?;
         created = store::set_target_state(&mut tx, &created.id, target).await?;
     }
     tx.commit().await?;

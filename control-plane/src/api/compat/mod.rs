@@ -209,7 +209,7 @@ fn upstream_task_state(state: &str) -> &'static str {
 fn task_state_json(t: &Task) -> Value {
     let mut v = json!({
         "id": t.task_id,
-        "state": upstream_task_state(&t.state),
+        "state": upstream_task_state(t.state.as_str()),
         "worker_id": t.worker_id.clone().unwrap_or_default(),
     });
     if !t.trace.is_empty() {

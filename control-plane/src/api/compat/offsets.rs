@@ -148,7 +148,7 @@ async fn modify(
         kind,
         &offsets,
         |c: &Connector| {
-            if c.target_state == "STOPPED" {
+            if c.target_state.as_str() == "STOPPED" {
                 Ok(())
             } else {
                 Err(not_stopped(&c.name))

@@ -44,7 +44,9 @@ pub(crate) async fn set_target_state(
         .await?
         .ok_or_else(|| connector_not_found(&name))?;
     check_if_match(headers, Some(&current))?;
-    let c = store::set_target_state(&mut tx, &current.id, target).await?;
+    let target_state = crate::lifecycle::TargetState::parse(target)
+        .ok_or_else(|| ApiError::internal(format!("unknown target state {target}")))?;
+    let c = store::set_target_state(&mut tx, &current.id, target_state).await?;
     notify_reconciler(&mut *tx, "target state").await?;
     tx.commit().await?;
     tracing::info!(connector = %c.id, target, "connector target state set");
@@ -166,7 +168,7 @@ pub(crate) async fn restart_connector(
         .await?
         .ok_or_else(|| connector_not_found(&name))?;
     let restarted = if include_tasks {
-        store::restart_tasks(&mut tx, &c.id, None, only_failed).await?
+        crate::store::tasks::restart(&mut tx, &c.id, None, only_failed).await?
     } else {
         Vec::new()
     };

@@ -134,7 +134,7 @@ pub(crate) async fn restart_task(
     let c = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
         .await?
         .ok_or_else(|| connector_not_found(&name))?;
-    let restarted = store::restart_tasks(&mut tx, &c.id, Some(n), false).await?;
+    let restarted = crate::store::tasks::restart(&mut tx, &c.id, Some(n), false).await?;
     if restarted.is_empty() {
         return Ok(false);
     }

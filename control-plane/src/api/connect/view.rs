@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 use tributary_data_plane::connectors::{self, config::password_keys};
 
-use crate::reconciler::status::{connector_state, TaskView};
+use crate::lifecycle::{ConnectorState, TaskState};
 use crate::store::connectors::{ConfigMap, Connector, Task};
 use crate::store::tenancy::Cluster;
 
@@ -59,11 +59,11 @@ pub fn connector_json(c: &Connector, cluster: &Cluster, n_tasks: usize) -> Value
 /// The connector's state derived from its tasks (both faces' status), and
 /// the trace of its first failed task (empty when none failed).
 pub fn derived_state(c: &Connector, tasks: &[&Task]) -> (&'static str, String) {
-    let views: Vec<TaskView<'_>> = tasks.iter().map(|t| TaskView { state: &t.state }).collect();
-    let state = connector_state(&c.target_state, &views);
+    let states: Vec<TaskState> = tasks.iter().map(|t| t.state).collect();
+    let state = ConnectorState::derive(c.target_state, &states).as_str();
     let trace = tasks
         .iter()
-        .find(|t| t.state == "FAILED")
+        .find(|t| t.state == TaskState::Failed)
         .map(|t| t.trace.clone())
         .unwrap_or_default();
     (state, trace)
