@@ -40,12 +40,15 @@ die() {
   exit 1
 }
 
-# Runs a command as root: directly when we are root, through sudo otherwise.
+# Runs a command as root: directly when we are root, through sudo otherwise. What it runs may
+# start a daemon (pg_ctlcluster restart, start-stop-daemon, apt's postinst scripts), so the lock
+# descriptors (8: deploy/local/up's lock, 9: the tansu install's) are not passed on: a server
+# that inherited one would hold the lock for as long as it runs, and every later `up` would wait.
 as_root() {
   if [[ $EUID -eq 0 ]]; then
-    "$@"
+    "$@" 8>&- 9>&-
   elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
+    sudo "$@" 8>&- 9>&-
   else
     die "need root (or sudo) to run: $*"
   fi
