@@ -12,7 +12,7 @@ use super::settings::Endpoint;
 use crate::connectors::TaskError;
 
 impl Endpoint {
-    fn uri(&self) -> AMQPUri {
+    pub(super) fn uri(&self) -> AMQPUri {
         AMQPUri {
             scheme: if self.tls {
                 AMQPScheme::AMQPS

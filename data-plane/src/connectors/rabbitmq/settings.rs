@@ -541,6 +541,8 @@ mod tests {
         errors.into_iter().map(|e| e.key).collect()
     }
 
+    // Checks the client's URI too.
+    #[cfg(feature = "runtime")]
     #[test]
     fn source_defaults_match_confluent() {
         let s = SourceSettings::parse(&cfg(&[])).unwrap();
@@ -554,7 +556,7 @@ mod tests {
         let uri = s.endpoint.uri();
         assert_eq!(uri.vhost, "/");
         assert_eq!(uri.authority.userinfo.password, "guest");
-        assert_eq!(uri.scheme, AMQPScheme::AMQP);
+        assert_eq!(uri.scheme, lapin::uri::AMQPScheme::AMQP);
     }
 
     #[test]
@@ -607,6 +609,8 @@ mod tests {
         assert!(validate_sink(&cfg(&[("rabbitmq.exchange", "amq.topic")])).is_empty());
     }
 
+    // Checks the client's URI too.
+    #[cfg(feature = "runtime")]
     #[test]
     fn sink_settings() {
         let s = SinkSettings::parse(&cfg(&[
@@ -620,7 +624,7 @@ mod tests {
         assert_eq!(s.delivery_mode.amqp(), 1);
         assert!(s.forward_key && !s.forward_metadata && !s.forward_headers);
         assert_eq!(s.ack_timeout, Duration::from_secs(10));
-        assert_eq!(s.endpoint.uri().scheme, AMQPScheme::AMQPS);
+        assert_eq!(s.endpoint.uri().scheme, lapin::uri::AMQPScheme::AMQPS);
     }
 
     #[test]
