@@ -325,6 +325,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn starts_a_task_writing_to_the_topic() {
         let task = DatagenPlugin

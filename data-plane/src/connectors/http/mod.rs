@@ -114,6 +114,7 @@ mod tests {
         assert_eq!(keys, vec!["http.api.url", "request.method"]);
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn tasks_start_without_connecting() {
         let c = cfg(&[("topics", "t"), ("http.api.url", "https://192.0.2.1/x")]);

@@ -193,6 +193,7 @@ mod tests {
         assert_eq!(tasks, vec![c.clone(), c]);
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn tasks_start_without_connecting() {
         // Unroutable host: building the task must not try to reach it.
@@ -204,6 +205,7 @@ mod tests {
         assert!(matches!(err, Some(TaskError::Fatal(m)) if m.contains("insert.mode")));
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn datagen_is_not_a_sink() {
         let err = crate::connectors::datagen::DatagenPlugin
