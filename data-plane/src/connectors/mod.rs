@@ -1,9 +1,11 @@
 //! Built-in connector plugins. Each plugin is one module holding its config
 //! definition, validation, task split and task implementation, side by side.
 //!
-//! The control plane links this catalogue to list plugins, validate configs
-//! and split connectors into task configs without a worker; the worker runtime
-//! uses it to start tasks.
+//! The control plane links this catalogue to list plugins, validate configs,
+//! split connectors into task configs and clean up after deleted connectors
+//! ([`ConnectorPlugin::on_delete`]) without a worker; the worker runtime uses
+//! it to start tasks. The task implementations and their client libraries are
+//! built only with the `runtime` feature, which the control plane leaves off.
 
 pub mod config;
 pub mod datagen;
@@ -12,6 +14,8 @@ pub mod http;
 pub mod jdbc;
 pub mod mqtt;
 pub mod nats;
+pub mod on_delete;
+#[cfg(feature = "runtime")]
 pub mod payload;
 pub mod postgres_cdc;
 pub mod rabbitmq;
@@ -26,6 +30,7 @@ use async_trait::async_trait;
 use crate::record::Record;
 
 pub use config::{ConfigDef, ConfigType, FieldError, Importance};
+pub use on_delete::{CleanupError, DeletedConnector};
 
 /// A connector config: the flat string map of Kafka Connect / Confluent Cloud.
 pub type Config = BTreeMap<String, String>;
@@ -171,7 +176,9 @@ pub trait SinkTask: Send {
     async fn close(&mut self) {}
 }
 
-/// A connector plugin: config definition, validation and split into tasks.
+/// A connector plugin: config definition, validation, split into tasks,
+/// clean-up after a delete, and (with the `runtime` feature) its tasks.
+#[async_trait]
 pub trait ConnectorPlugin: Send + Sync {
     /// Managed class name (`DatagenSource`), as in Confluent Cloud.
     fn class(&self) -> &'static str;
@@ -192,8 +199,20 @@ pub trait ConnectorPlugin: Send + Sync {
     }
     /// Splits a valid connector config into at most `max_tasks` task configs.
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config>;
+    /// Removes what a connector of this plugin left outside Tributary once
+    /// it is deleted (workers never see deletes), such as a replication
+    /// slot. The control plane runs it in the background after the delete
+    /// has committed. `Ok(Some(what))` says what was removed, for the log;
+    /// `Ok(None)`: nothing to do.
+    async fn on_delete(
+        &self,
+        _connector: &dyn DeletedConnector,
+    ) -> Result<Option<String>, CleanupError> {
+        Ok(None)
+    }
     /// Starts one source task from its task config (sources only), resuming
     /// from the connector's stored offsets.
+    #[cfg(feature = "runtime")]
     fn start_source_task(
         &self,
         _config: &Config,
@@ -207,6 +226,7 @@ pub trait ConnectorPlugin: Send + Sync {
     }
     /// Builds one sink task from its task config (sinks only). Must not do
     /// I/O: the runtime calls [`SinkTask::open`] next.
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         _config: &Config,

@@ -29,7 +29,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::task::Control;
+use super::control::Control;
 use crate::connectors::config::{flag, non_empty};
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 use crate::converters::ConvertError;

@@ -10,27 +10,10 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+pub use super::control::Control;
 use super::{sink, source};
 use crate::connectors::{self, ConnectorType};
 use crate::protocol::{TargetState, TaskAssignment, TaskReport, TaskState};
-
-/// What the worker wants a task to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    Run,
-    Pause,
-    Stop,
-}
-
-impl From<TargetState> for Control {
-    fn from(t: TargetState) -> Control {
-        match t {
-            TargetState::Running => Control::Run,
-            TargetState::Paused => Control::Pause,
-            TargetState::Stopped => Control::Stop,
-        }
-    }
-}
 
 /// A task's observed state, written by its runner and read for heartbeats.
 #[derive(Debug)]

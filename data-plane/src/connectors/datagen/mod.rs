@@ -5,12 +5,16 @@ pub mod generator;
 pub mod quickstarts;
 pub mod schema;
 pub mod settings;
+#[cfg(feature = "runtime")]
 pub mod task;
 
-use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SourceTask, TaskError};
+use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError};
+#[cfg(feature = "runtime")]
+use super::{SourceTask, TaskError};
 
 pub use quickstarts::Quickstart;
 pub use settings::DatagenSettings;
+#[cfg(feature = "runtime")]
 pub use task::DatagenTask;
 
 /// The Avro schemas of the records a Datagen config generates, without the
@@ -82,6 +86,7 @@ impl ConnectorPlugin for DatagenPlugin {
             .collect()
     }
 
+    #[cfg(feature = "runtime")]
     fn start_source_task(
         &self,
         config: &Config,
@@ -320,6 +325,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn starts_a_task_writing_to_the_topic() {
         let task = DatagenPlugin

@@ -12,14 +12,19 @@
 //! per `errors.tolerance`); a batch interrupted by a failure or a crash is
 //! sent again, so the endpoint may see a record twice.
 
+#[cfg(feature = "runtime")]
 pub mod batch;
 pub mod settings;
+#[cfg(feature = "runtime")]
 pub mod task;
 pub mod template;
 
-use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SinkTask, TaskError};
+use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError};
+#[cfg(feature = "runtime")]
+use super::{SinkTask, TaskError};
 
 pub use settings::HttpSettings;
+#[cfg(feature = "runtime")]
 pub use task::HttpSinkTask;
 
 pub struct HttpSink;
@@ -44,6 +49,7 @@ impl ConnectorPlugin for HttpSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         vec![config.clone(); max_tasks.max(1)]
     }
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         config: &Config,
@@ -108,6 +114,7 @@ mod tests {
         assert_eq!(keys, vec!["http.api.url", "request.method"]);
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn tasks_start_without_connecting() {
         let c = cfg(&[("topics", "t"), ("http.api.url", "https://192.0.2.1/x")]);

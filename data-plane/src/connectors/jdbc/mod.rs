@@ -11,23 +11,33 @@
 //! * [`backend`], [`mysql`], [`postgres`]: connections, DDL, transactions.
 //! * [`task`]: the `SinkTask` tying them together.
 
+#[cfg(feature = "runtime")]
 pub mod backend;
 pub mod dialect;
+#[cfg(feature = "runtime")]
 pub mod mysql;
+#[cfg(feature = "runtime")]
 pub mod pg_copy;
+#[cfg(feature = "runtime")]
 pub mod postgres;
+#[cfg(feature = "runtime")]
 pub mod rows;
 pub mod settings;
 pub mod table;
+#[cfg(feature = "runtime")]
 pub mod task;
 pub mod url;
 pub mod value;
+#[cfg(feature = "runtime")]
 pub mod writer;
 
-use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SinkTask, TaskError};
+use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError};
+#[cfg(feature = "runtime")]
+use super::{SinkTask, TaskError};
 
 pub use dialect::Dialect;
 pub use settings::JdbcSettings;
+#[cfg(feature = "runtime")]
 pub use task::JdbcSinkTask;
 
 /// Confluent Cloud's MySQL sink (also for MariaDB).
@@ -52,6 +62,7 @@ impl ConnectorPlugin for MySqlSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         sink_task_configs(config, max_tasks)
     }
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         config: &Config,
@@ -77,6 +88,7 @@ impl ConnectorPlugin for PostgresSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         sink_task_configs(config, max_tasks)
     }
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         config: &Config,
@@ -181,6 +193,7 @@ mod tests {
         assert_eq!(tasks, vec![c.clone(), c]);
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn tasks_start_without_connecting() {
         // Unroutable host: building the task must not try to reach it.
@@ -192,6 +205,7 @@ mod tests {
         assert!(matches!(err, Some(TaskError::Fatal(m)) if m.contains("insert.mode")));
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn datagen_is_not_a_sink() {
         let err = crate::connectors::datagen::DatagenPlugin

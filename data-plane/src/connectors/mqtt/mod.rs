@@ -2,21 +2,28 @@
 //! self-managed `io.confluent.connect.mqtt.MqttSourceConnector` and
 //! `MqttSinkConnector`), for MQTT 3.1.1 brokers such as Mosquitto.
 //!
-//! * [`settings`]: config keys, validation, typed settings, client options.
+//! * [`settings`]: config keys, validation, typed settings.
+//! * [`client`]: the client options source and sink connect with.
 //! * [`source`]: subscribe, records keyed by MQTT topic; broker acks after
 //!   Kafka acks (at-least-once with QoS 1/2 and a persistent session).
 //! * [`sink`]: publish each record's value; offsets committed after the
 //!   broker acknowledged the batch (at-least-once with QoS 1/2).
 
+#[cfg(feature = "runtime")]
+pub mod client;
 pub mod settings;
+#[cfg(feature = "runtime")]
 pub mod sink;
+#[cfg(feature = "runtime")]
 pub mod source;
 
-use super::{
-    Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SinkTask, SourceTask, TaskError,
-};
+use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError};
+#[cfg(feature = "runtime")]
+use super::{SinkTask, SourceTask, TaskError};
 
+#[cfg(feature = "runtime")]
 pub use sink::MqttSinkTask;
+#[cfg(feature = "runtime")]
 pub use source::MqttSourceTask;
 
 pub struct MqttSource;
@@ -62,6 +69,7 @@ impl ConnectorPlugin for MqttSource {
             })
             .collect()
     }
+    #[cfg(feature = "runtime")]
     fn start_source_task(
         &self,
         config: &Config,
@@ -94,6 +102,7 @@ impl ConnectorPlugin for MqttSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         vec![config.clone(); max_tasks.max(1)]
     }
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         config: &Config,

@@ -1,12 +1,9 @@
 //! The MQTT connectors' config keys (Confluent's `MqttSource` and
 //! `MqttSink`), their definitions, and the typed settings tasks run with,
-//! including the client options shared by source and sink.
+//! (the client options shared by source and sink are in [`super::client`]).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
-
-use rumqttc::{MqttOptions, QoS, TlsConfiguration, Transport};
 
 use crate::connectors::config::{flag, list, non_empty, number};
 use crate::connectors::sink_config;
@@ -114,7 +111,7 @@ pub fn sink_defs() -> Vec<ConfigDef> {
 
 /// A password: never printed, not even by `Debug`.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+pub struct Secret(pub(super) String);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -210,44 +207,21 @@ impl Connection {
     pub fn address(&self) -> String {
         format!("{}:{}", self.broker.host, self.broker.port)
     }
-
-    /// The client options: transport (TLS with the ring provider and the
-    /// webpki roots), credentials, session, manual acknowledgements.
-    pub fn options(&self) -> Result<MqttOptions, String> {
-        let mut o = MqttOptions::new(&self.client_id, &self.broker.host, self.broker.port);
-        o.set_keep_alive(self.keepalive)
-            .set_clean_session(self.clean_session)
-            .set_manual_acks(true)
-            .set_max_packet_size(16 * 1024 * 1024, 16 * 1024 * 1024);
-        if let Some(user) = &self.username {
-            o.set_credentials(user, &self.password.0);
-        }
-        if self.broker.tls {
-            o.set_transport(Transport::Tls(TlsConfiguration::Rustls(Arc::new(
-                tls_config()?,
-            ))));
-        }
-        Ok(o)
-    }
 }
 
-fn tls_config() -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("TLS setup failed: {e}"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth())
+/// An MQTT quality of service (`mqtt.qos`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qos {
+    AtMostOnce,
+    AtLeastOnce,
+    ExactlyOnce,
 }
 
-pub fn qos(config: &Config) -> Result<QoS, FieldError> {
+pub fn qos(config: &Config) -> Result<Qos, FieldError> {
     match non_empty(config, QOS).unwrap_or("1") {
-        "0" => Ok(QoS::AtMostOnce),
-        "1" => Ok(QoS::AtLeastOnce),
-        "2" => Ok(QoS::ExactlyOnce),
+        "0" => Ok(Qos::AtMostOnce),
+        "1" => Ok(Qos::AtLeastOnce),
+        "2" => Ok(Qos::ExactlyOnce),
         other => Err(FieldError::new(
             QOS,
             format!("Invalid value {other}: must be one of 0, 1, 2"),
@@ -261,7 +235,7 @@ pub struct SourceSettings {
     /// This task's topic filters.
     pub filters: Vec<String>,
     pub kafka_topic: String,
-    pub qos: QoS,
+    pub qos: Qos,
 }
 
 impl SourceSettings {
@@ -299,7 +273,7 @@ impl SourceSettings {
 pub struct SinkSettings {
     pub connection: Connection,
     pub topic: String,
-    pub qos: QoS,
+    pub qos: Qos,
     pub retained: bool,
 }
 
@@ -384,6 +358,7 @@ mod tests {
         assert!(Broker::parse("tcp://h:x").is_err());
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn source_settings_with_defaults_and_a_stable_client_id() {
         let s = SourceSettings::parse(
@@ -399,7 +374,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.filters, vec!["sensors/+/temp", "alerts/#"]);
-        assert_eq!(s.qos, QoS::AtLeastOnce);
+        assert_eq!(s.qos, Qos::AtLeastOnce);
         assert!(!s.connection.clean_session);
         assert_eq!(s.connection.client_id, "tributary-sensors-2");
         assert!(!format!("{s:?}").contains("\"pw\""));
@@ -439,6 +414,7 @@ mod tests {
         assert_eq!(validate_sink(&sink)[0].key, SINK_TOPIC);
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn tls_options_build_with_the_ring_provider() {
         let c = cfg(&[

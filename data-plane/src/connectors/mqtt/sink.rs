@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, Packet};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::settings::SinkSettings;
+use super::settings::{Qos, SinkSettings};
 use crate::connectors::{Config, ErrantRecord, SinkTask, TaskError};
 // Record values as message text the way the HTTP sink renders them.
 use crate::connectors::http::template::text;
@@ -153,10 +153,15 @@ impl SinkTask for MqttSinkTask {
                 }
             };
             client
-                .publish(topic, self.settings.qos, self.settings.retained, payload)
+                .publish(
+                    topic,
+                    self.settings.qos.into(),
+                    self.settings.retained,
+                    payload,
+                )
                 .await
                 .map_err(|e| TaskError::Retriable(format!("MQTT publish failed: {e}")))?;
-            if self.settings.qos != QoS::AtMostOnce {
+            if self.settings.qos != Qos::AtMostOnce {
                 expected += 1;
             }
         }

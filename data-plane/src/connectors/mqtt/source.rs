@@ -110,7 +110,7 @@ impl MqttSourceTask {
                 .settings
                 .filters
                 .iter()
-                .map(|f| SubscribeFilter::new(f.clone(), self.settings.qos))
+                .map(|f| SubscribeFilter::new(f.clone(), self.settings.qos.into()))
                 .collect();
             tracing::info!(
                 broker = %self.settings.connection.address(),

@@ -1,21 +1,28 @@
 //! NATS JetStream source and sink (`NatsSource`, `NatsSink`).
 //!
-//! * [`settings`]: config keys, validation, typed settings, connecting.
+//! * [`settings`]: config keys, validation, typed settings.
+//! * [`client`]: connecting, for source and sink.
 //! * [`source`]: a durable pull consumer; messages acknowledged to the
 //!   server once Kafka has their records (at-least-once); the stream
 //!   sequence as source offset, to re-create a lost consumer where it was.
 //! * [`sink`]: JetStream publish with `Nats-Msg-Id` de-duplication; offsets
 //!   committed after the stream acknowledged the batch (at-least-once).
 
+#[cfg(feature = "runtime")]
+pub mod client;
 pub mod settings;
+#[cfg(feature = "runtime")]
 pub mod sink;
+#[cfg(feature = "runtime")]
 pub mod source;
 
-use super::{
-    Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SinkTask, SourceTask, TaskError,
-};
+use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError};
+#[cfg(feature = "runtime")]
+use super::{SinkTask, SourceTask, TaskError};
 
+#[cfg(feature = "runtime")]
 pub use sink::NatsSinkTask;
+#[cfg(feature = "runtime")]
 pub use source::NatsSourceTask;
 
 pub struct NatsSource;
@@ -46,6 +53,7 @@ impl ConnectorPlugin for NatsSource {
             })
             .collect()
     }
+    #[cfg(feature = "runtime")]
     fn start_source_task(
         &self,
         config: &Config,
@@ -75,6 +83,7 @@ impl ConnectorPlugin for NatsSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         vec![config.clone(); max_tasks.max(1)]
     }
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         config: &Config,

@@ -4,10 +4,9 @@
 //! connectors and Confluent's conventions (`kafka.topic`, `topics`).
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use async_nats::ServerAddr;
+use url::Url;
 
 use crate::connectors::config::{list, non_empty, number};
 use crate::connectors::sink_config;
@@ -132,7 +131,8 @@ pub enum Auth {
 
 #[derive(Debug, Clone)]
 pub struct Connection {
-    pub servers: Vec<ServerAddr>,
+    /// Each a `nats://` or `tls://` URL.
+    pub servers: Vec<Url>,
     pub auth: Auth,
     pub tls: bool,
 }
@@ -160,10 +160,13 @@ impl Connection {
                     ))
                 }
             }
-            servers.push(
-                ServerAddr::from_str(url)
-                    .map_err(|e| FieldError::new(SERVER_URLS, format!("{url:?}: {e}")))?,
-            );
+            // As the client parses it (`ServerAddr`), so that it connects.
+            servers.push(Url::parse(url).map_err(|e| {
+                FieldError::new(
+                    SERVER_URLS,
+                    format!("{url:?}: NATS server URL is invalid: {e}"),
+                )
+            })?);
         }
         let token = config.get(TOKEN).filter(|t| !t.trim().is_empty());
         let auth = match (non_empty(config, USERNAME), token) {
@@ -186,24 +189,14 @@ impl Connection {
     pub fn describe(&self) -> String {
         self.servers
             .iter()
-            .map(|s| format!("{}:{}", s.host(), s.port()))
+            .map(|s| {
+                let host = s.host_str().unwrap_or("");
+                // Without the brackets of an IPv6 address, as the client shows it.
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                format!("{host}:{}", s.port_or_known_default().unwrap_or(4222))
+            })
             .collect::<Vec<_>>()
             .join(",")
-    }
-
-    pub async fn connect(&self, name: &str) -> Result<async_nats::Client, String> {
-        let mut o = async_nats::ConnectOptions::new()
-            .name(name)
-            .connection_timeout(Duration::from_secs(10))
-            .require_tls(self.tls);
-        o = match &self.auth {
-            Auth::None => o,
-            Auth::UserPassword(u, p) => o.user_and_password(u.clone(), p.expose().to_string()),
-            Auth::Token(t) => o.token(t.expose().to_string()),
-        };
-        o.connect(self.servers.clone())
-            .await
-            .map_err(|e| format!("cannot connect to NATS at {}: {e}", self.describe()))
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use pgwire_replication::Lsn;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{ConnectOptions, Connection, Row};
 
@@ -284,8 +283,7 @@ pub async fn slot(conn: &mut PgConnection, name: &str) -> Result<Option<SlotInfo
         active_pid: r.get(2),
         confirmed_flush: r
             .get::<Option<String>, _>(3)
-            .and_then(|l| Lsn::parse(&l).ok())
-            .map(Lsn::as_u64),
+            .and_then(|l| super::offset::parse_lsn(&l)),
     }))
 }
 

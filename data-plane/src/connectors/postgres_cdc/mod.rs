@@ -10,28 +10,39 @@
 //! * [`pgoutput`]: the replication messages; [`value`]: column values;
 //!   [`envelope`]: keys, change events, tombstones.
 //! * [`offset`]: positions in the WAL; [`task`]: the task that ties it together.
-//!
-//! The control plane calls [`release`] once a connector is deleted, to drop
-//! its slot (which would otherwise hold WAL on the source forever).
+//! * [`cleanup`]: once a connector is deleted, drops its slot (which would
+//!   otherwise hold WAL on the source forever) and its own publication.
 
 pub mod catalog;
+pub mod cleanup;
 pub mod envelope;
 pub mod offset;
 pub mod pgoutput;
 pub mod settings;
+#[cfg(feature = "runtime")]
 pub mod snapshot;
+#[cfg(feature = "runtime")]
 pub mod task;
 pub mod value;
 
-use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SourceTask, TaskError};
+use async_trait::async_trait;
 
+use super::{
+    CleanupError, Config, ConfigDef, ConnectorPlugin, ConnectorType, DeletedConnector, FieldError,
+};
+#[cfg(feature = "runtime")]
+use super::{SourceTask, TaskError};
+
+pub use cleanup::{release, Released};
 pub use settings::CdcSettings;
+#[cfg(feature = "runtime")]
 pub use task::PostgresCdcTask;
 
 pub const CLASS: &str = "PostgresCdcSourceV2";
 
 pub struct PostgresCdcSource;
 
+#[async_trait]
 impl ConnectorPlugin for PostgresCdcSource {
     fn class(&self) -> &'static str {
         CLASS
@@ -58,6 +69,15 @@ impl ConnectorPlugin for PostgresCdcSource {
         vec![config.clone()]
     }
 
+    /// Drops the deleted connector's replication slot and its own publication.
+    async fn on_delete(
+        &self,
+        connector: &dyn DeletedConnector,
+    ) -> Result<Option<String>, CleanupError> {
+        cleanup::on_delete(self, connector).await
+    }
+
+    #[cfg(feature = "runtime")]
     fn start_source_task(
         &self,
         config: &Config,
@@ -66,48 +86,6 @@ impl ConnectorPlugin for PostgresCdcSource {
     ) -> Result<Box<dyn SourceTask>, TaskError> {
         Ok(Box::new(PostgresCdcTask::new(config, offsets)?))
     }
-}
-
-/// What [`release`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Released {
-    /// The slot existed and was dropped.
-    pub slot_dropped: bool,
-    /// The publication was ours (derived name) and was dropped.
-    pub publication_dropped: bool,
-}
-
-/// Drops a deleted connector's replication slot, and its publication when
-/// the connector named it itself. Fails (retriably) while a session still
-/// reads the slot, e.g. the task is still stopping.
-pub async fn release(config: &Config) -> Result<Released, TaskError> {
-    let s = CdcSettings::parse(config)
-        .map_err(|e| TaskError::Fatal(format!("invalid PostgresCdcSourceV2 config: {e}")))?;
-    let mut conn = catalog::connect(&s).await?;
-    let result = release_on(&mut conn, &s).await;
-    catalog::close(conn).await;
-    result
-}
-
-async fn release_on(conn: &mut sqlx::PgConnection, s: &CdcSettings) -> Result<Released, TaskError> {
-    let mut out = Released {
-        slot_dropped: false,
-        publication_dropped: false,
-    };
-    if let Some(info) = catalog::slot(conn, &s.slot).await? {
-        if let Some(pid) = info.active_pid {
-            return Err(TaskError::Retriable(format!(
-                "replication slot {} is still in use by process {pid}",
-                s.slot
-            )));
-        }
-        out.slot_dropped = catalog::drop_slot(conn, &s.slot).await?;
-    }
-    if s.publication_is_default && s.autocreate != settings::AutocreateMode::Disabled {
-        catalog::drop_publication(conn, &s.publication).await?;
-        out.publication_dropped = true;
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -171,6 +149,7 @@ mod tests {
         assert_eq!(PostgresCdcSource.task_configs(&c, 4).len(), 1);
     }
 
+    #[cfg(feature = "runtime")]
     #[test]
     fn a_task_starts_without_io_and_writes_topics_as_tables_appear() {
         let task = PostgresCdcSource.start_source_task(&cfg(), 0, &[]).unwrap();

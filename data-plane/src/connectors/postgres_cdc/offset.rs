@@ -12,8 +12,17 @@
 //!   "last_snapshot_record": <bool>, …}`: a snapshot that did not reach its
 //! last record is taken again.
 
-use pgwire_replication::Lsn;
 use serde_json::{json, Value};
+
+/// An LSN in Postgres's `X/Y` text form (high and low 32 bits in hex), as
+/// `pg_lsn` columns read; parsed here rather than with the replication
+/// client, which only the task links.
+pub fn parse_lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.split_once('/')?;
+    let hi = u64::from_str_radix(hi, 16).ok()?;
+    let lo = u64::from_str_radix(lo, 16).ok()?;
+    Some((hi << 32) | lo)
+}
 
 pub fn partition(topic_prefix: &str) -> Value {
     json!({ "server": topic_prefix })
@@ -39,10 +48,7 @@ pub enum Stored {
 pub fn parse(offset: &Value) -> Option<Stored> {
     let lsn = |key: &str| match offset.get(key)? {
         Value::Number(n) => n.as_u64(),
-        Value::String(s) => Lsn::parse(s.trim())
-            .ok()
-            .map(Lsn::as_u64)
-            .or_else(|| s.trim().parse().ok()),
+        Value::String(s) => parse_lsn(s.trim()).or_else(|| s.trim().parse().ok()),
         _ => None,
     };
     if offset.get("snapshot").and_then(Value::as_bool) == Some(true) {
@@ -83,6 +89,14 @@ pub fn snapshot(lsn: u64, last: bool, ts_usec: i64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lsns_parse_as_postgres_writes_them() {
+        assert_eq!(parse_lsn("16/B374D848"), Some(0x16_B374_D848));
+        assert_eq!(parse_lsn("0/0"), Some(0));
+        assert_eq!(parse_lsn("16B374D848"), None);
+        assert_eq!(parse_lsn("x/1"), None);
+    }
 
     #[test]
     fn offsets_round_trip() {

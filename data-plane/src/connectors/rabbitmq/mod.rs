@@ -3,26 +3,34 @@
 //! and `io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector`), over
 //! AMQP 0.9.1.
 //!
-//! * [`settings`]: config keys, validation, typed settings, connecting.
+//! * [`settings`]: config keys, validation, typed settings.
+//! * [`client`]: connecting, and what the client's errors mean for a task.
 //! * [`source`]: consume queues with manual acknowledgements, sent once
 //!   Kafka has the records (at-least-once: what was not acknowledged is
 //!   delivered again after a crash).
 //! * [`sink`]: publish to an exchange with publisher confirms; offsets
 //!   committed once the server confirmed the whole batch (at-least-once).
 
+#[cfg(feature = "runtime")]
+pub mod client;
 pub mod settings;
+#[cfg(feature = "runtime")]
 pub mod sink;
+#[cfg(feature = "runtime")]
 pub mod source;
 
 /// The AMQP client the connectors use, for tests and tools that talk to
 /// the same RabbitMQ with the same client version.
+#[cfg(feature = "runtime")]
 pub use lapin;
 
-use super::{
-    Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError, SinkTask, SourceTask, TaskError,
-};
+use super::{Config, ConfigDef, ConnectorPlugin, ConnectorType, FieldError};
+#[cfg(feature = "runtime")]
+use super::{SinkTask, SourceTask, TaskError};
 
+#[cfg(feature = "runtime")]
 pub use sink::RabbitMqSinkTask;
+#[cfg(feature = "runtime")]
 pub use source::RabbitMqSourceTask;
 
 pub struct RabbitMqSource;
@@ -62,6 +70,7 @@ impl ConnectorPlugin for RabbitMqSource {
             })
             .collect()
     }
+    #[cfg(feature = "runtime")]
     fn start_source_task(
         &self,
         config: &Config,
@@ -94,6 +103,7 @@ impl ConnectorPlugin for RabbitMqSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         vec![config.clone(); max_tasks.max(1)]
     }
+    #[cfg(feature = "runtime")]
     fn start_sink_task(
         &self,
         config: &Config,

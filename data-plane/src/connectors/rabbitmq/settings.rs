@@ -1,19 +1,17 @@
 //! The RabbitMQ connectors' config keys (Confluent Cloud's `RabbitMQSource`
 //! and `RabbitMQSink`), their definitions, the typed settings tasks run
-//! with, and connecting: one AMQP 0.9.1 connection per task.
+//! with (connecting is in [`super::client`]).
 
 use std::fmt;
 use std::time::Duration;
-
-use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
-use lapin::types::ShortString;
-use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
-use lapin::{Connection, ConnectionProperties, ErrorKind};
 
 use crate::connectors::config::{flag, list, non_empty, number};
 use crate::connectors::{sink_config, Config, ConfigDef, ConfigType, ConnectorType};
 use crate::connectors::{FieldError, Importance, TaskError};
 use crate::converters::{self, Format, Side};
+
+#[cfg(feature = "runtime")]
+pub use super::client::{short, task_error};
 
 pub const HOST: &str = "rabbitmq.host";
 pub const PORT: &str = "rabbitmq.port";
@@ -172,7 +170,9 @@ pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub username: String,
-    password: String,
+    // Read only when connecting (the `runtime` feature).
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+    pub(super) password: String,
     pub virtual_host: String,
     pub tls: bool,
     pub connect_timeout: Duration,
@@ -330,82 +330,6 @@ impl Endpoint {
             self.host, self.port, self.virtual_host
         )
     }
-
-    fn uri(&self) -> AMQPUri {
-        AMQPUri {
-            scheme: if self.tls {
-                AMQPScheme::AMQPS
-            } else {
-                AMQPScheme::AMQP
-            },
-            authority: AMQPAuthority {
-                userinfo: AMQPUserInfo {
-                    username: self.username.clone(),
-                    password: self.password.clone(),
-                },
-                host: self.host.clone(),
-                port: self.port,
-            },
-            vhost: self.virtual_host.clone(),
-            query: AMQPQueryString {
-                heartbeat: Some(self.heartbeat),
-                connection_timeout: Some(self.connect_timeout.as_millis() as u64),
-                ..AMQPQueryString::default()
-            },
-        }
-    }
-
-    /// Opens a connection named `name` (shown in the management UI).
-    pub async fn connect(&self, name: &str) -> Result<Connection, TaskError> {
-        let properties = ConnectionProperties::default().with_connection_name(name.into());
-        // The TCP timeout is in the URI; the handshake gets the same bound.
-        let connecting = Connection::connect_uri(self.uri(), properties);
-        match tokio::time::timeout(self.connect_timeout + Duration::from_secs(10), connecting).await
-        {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(task_error(
-                &format!("cannot connect to RabbitMQ at {}", self.describe()),
-                &e,
-            )),
-            Err(_) => Err(TaskError::Retriable(format!(
-                "cannot connect to RabbitMQ at {}: no answer within {:?}",
-                self.describe(),
-                self.connect_timeout + Duration::from_secs(10)
-            ))),
-        }
-    }
-}
-
-/// A lapin error as a task error: what only a config change can fix (a
-/// missing queue or exchange, refused credentials or permissions, an
-/// unknown virtual host) fails the task; the rest (network, a broker
-/// restart) is retried.
-pub fn task_error(context: &str, e: &lapin::Error) -> TaskError {
-    let message = format!("{context}: {e}");
-    let fatal = match e.kind() {
-        ErrorKind::ProtocolError(amqp) => matches!(
-            amqp.kind(),
-            AMQPErrorKind::Soft(
-                AMQPSoftError::NOTFOUND
-                    | AMQPSoftError::ACCESSREFUSED
-                    | AMQPSoftError::PRECONDITIONFAILED
-                    | AMQPSoftError::RESOURCELOCKED
-            ) | AMQPErrorKind::Hard(AMQPHardError::NOTALLOWED | AMQPHardError::INVALIDPATH)
-        ),
-        ErrorKind::AuthProviderError(_) => true,
-        _ => false,
-    };
-    if fatal {
-        TaskError::Fatal(message)
-    } else {
-        TaskError::Retriable(message)
-    }
-}
-
-/// An AMQP short string from a value checked to fit (names from validated
-/// settings); `None` when it does not.
-pub fn short(s: &str) -> Option<ShortString> {
-    ShortString::try_new(s).ok()
 }
 
 #[derive(Debug, Clone)]
@@ -617,6 +541,8 @@ mod tests {
         errors.into_iter().map(|e| e.key).collect()
     }
 
+    // Checks the client's URI too.
+    #[cfg(feature = "runtime")]
     #[test]
     fn source_defaults_match_confluent() {
         let s = SourceSettings::parse(&cfg(&[])).unwrap();
@@ -630,7 +556,7 @@ mod tests {
         let uri = s.endpoint.uri();
         assert_eq!(uri.vhost, "/");
         assert_eq!(uri.authority.userinfo.password, "guest");
-        assert_eq!(uri.scheme, AMQPScheme::AMQP);
+        assert_eq!(uri.scheme, lapin::uri::AMQPScheme::AMQP);
     }
 
     #[test]
@@ -683,6 +609,8 @@ mod tests {
         assert!(validate_sink(&cfg(&[("rabbitmq.exchange", "amq.topic")])).is_empty());
     }
 
+    // Checks the client's URI too.
+    #[cfg(feature = "runtime")]
     #[test]
     fn sink_settings() {
         let s = SinkSettings::parse(&cfg(&[
@@ -696,7 +624,7 @@ mod tests {
         assert_eq!(s.delivery_mode.amqp(), 1);
         assert!(s.forward_key && !s.forward_metadata && !s.forward_headers);
         assert_eq!(s.ack_timeout, Duration::from_secs(10));
-        assert_eq!(s.endpoint.uri().scheme, AMQPScheme::AMQPS);
+        assert_eq!(s.endpoint.uri().scheme, lapin::uri::AMQPScheme::AMQPS);
     }
 
     #[test]
