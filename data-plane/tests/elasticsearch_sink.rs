@@ -27,7 +27,10 @@ async fn bulk_writes_upserts_and_deletes_on_null_values_with_429s_retried() {
     // Under pressure: the first request and then one item are refused with 429.
     es.reject_requests(1);
     let topic = topic_with(&[
-        (Some(r#"{"id":1}"#), Some(r#"{"id":1,"name":"a","city":"Oslo"}"#)),
+        (
+            Some(r#"{"id":1}"#),
+            Some(r#"{"id":1,"name":"a","city":"Oslo"}"#),
+        ),
         (Some(r#"{"id":2}"#), Some(r#"{"id":2,"name":"b"}"#)),
         (Some(r#"{"id":1}"#), Some(r#"{"id":1,"name":"a2"}"#)),
         (Some(r#"{"id":3}"#), Some(r#"{"id":3,"name":"c"}"#)),
@@ -53,7 +56,10 @@ async fn bulk_writes_upserts_and_deletes_on_null_values_with_429s_retried() {
     assert_eq!(
         docs.into_iter().collect::<Vec<_>>(),
         vec![
-            ("1".to_string(), json!({"id": 1, "name": "a2", "city": "Oslo"})),
+            (
+                "1".to_string(),
+                json!({"id": 1, "name": "a2", "city": "Oslo"})
+            ),
             ("3".to_string(), json!({"id": 3, "name": "c"})),
         ],
         "upsert merged, the tombstone deleted"

@@ -86,7 +86,10 @@ async fn snapshot_then_binlog_changes_stream_as_debezium_events() {
     let first = snapshot[0].1.as_ref().unwrap();
     assert_eq!(first["before"], Value::Null);
     let after = &first["after"];
-    assert!(after.get("secret").is_none(), "column.exclude.list: {after}");
+    assert!(
+        after.get("secret").is_none(),
+        "column.exclude.list: {after}"
+    );
     assert_eq!(after["email"], "a@x");
     assert_eq!(after["born"], 10, "io.debezium.time.Date: days");
     assert_eq!(after["seen"], 1_500_000, "MicroTimestamp: µs");
@@ -101,14 +104,22 @@ async fn snapshot_then_binlog_changes_stream_as_debezium_events() {
     assert_eq!(source["name"], prefix.as_str());
     assert_eq!(source["db"], db.name.as_str());
     assert_eq!(source["table"], "customers");
-    assert_eq!(snapshot[1].1.as_ref().unwrap()["source"]["snapshot"], "last");
+    assert_eq!(
+        snapshot[1].1.as_ref().unwrap()["source"]["snapshot"],
+        "last"
+    );
 
-    db.execute("INSERT INTO customers (id, email, flag, tags, size) VALUES (3, 'c@x', 200, 'b', 'l')")
+    db.execute(
+        "INSERT INTO customers (id, email, flag, tags, size) VALUES (3, 'c@x', 200, 'b', 'l')",
+    )
+    .await;
+    db.execute("UPDATE customers SET email = 'a2@x' WHERE id = 1")
         .await;
-    db.execute("UPDATE customers SET email = 'a2@x' WHERE id = 1").await;
     db.execute("DELETE FROM customers WHERE id = 2").await;
-    db.execute("INSERT INTO audit VALUES (1, 'not captured')").await;
-    db.execute("UPDATE customers SET id = 30 WHERE id = 3").await;
+    db.execute("INSERT INTO audit VALUES (1, 'not captured')")
+        .await;
+    db.execute("UPDATE customers SET id = 30 WHERE id = 3")
+        .await;
     db.execute("ALTER TABLE customers ADD COLUMN city VARCHAR(20)")
         .await;
     db.execute("INSERT INTO customers (id, email, city) VALUES (4, 'd@x', 'Oslo')")
@@ -147,7 +158,9 @@ async fn snapshot_then_binlog_changes_stream_as_debezium_events() {
     assert!(src["file"].as_str().is_some_and(|f| !f.is_empty()), "{src}");
     assert!(src["pos"].as_u64().is_some_and(|p| p > 4), "{src}");
     assert!(
-        src["gtid"].as_str().is_some_and(|g| g.split('-').count() == 3),
+        src["gtid"]
+            .as_str()
+            .is_some_and(|g| g.split('-').count() == 3),
         "MariaDB GTID domain-server-seq: {src}"
     );
     let delete = changes[2].1.as_ref().unwrap();
@@ -170,7 +183,8 @@ async fn a_restarted_task_resumes_from_its_offset_without_loss() {
     let db = TestDb::create(Kind::MySql).await;
     db.execute("CREATE TABLE customers (id INT PRIMARY KEY, qty INT)")
         .await;
-    db.execute("INSERT INTO customers VALUES (1, 1), (2, 2)").await;
+    db.execute("INSERT INTO customers VALUES (1, 1), (2, 2)")
+        .await;
     let prefix = support::unique("mycdc");
     let config = cdc_config(&db, &prefix, &[]);
     let topic = format!("{prefix}.{}.customers", db.name);

@@ -299,7 +299,8 @@ mod tests {
         );
         let mut fields = SourceBase::fields();
         fields.push(Field::new("table", Schema::string().optional()));
-        let source = Arc::new(Schema::structure(fields).named("io.debezium.connector.mysql.Source"));
+        let source =
+            Arc::new(Schema::structure(fields).named("io.debezium.connector.mysql.Source"));
         let schema = envelope_schema("p.db.t", row, source);
         let mut block = SourceBase {
             connector: "mysql",

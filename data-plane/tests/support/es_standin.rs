@@ -50,7 +50,10 @@ impl EsStandIn {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
             .route("/_bulk", post(bulk))
-            .route("/{index}", get(index_info).head(index_head).put(create_index))
+            .route(
+                "/{index}",
+                get(index_info).head(index_head).put(create_index),
+            )
             .route("/{index}/_mapping", get(mapping))
             .route("/{index}/_doc/{id}", get(get_doc))
             .route("/{index}/_search", get(search).post(search))
@@ -157,7 +160,9 @@ async fn mapping(State(s): Shared, Path(index): Path<String>) -> Response {
 async fn get_doc(State(s): Shared, Path((index, id)): Path<(String, String)>) -> Response {
     let inner = s.lock().unwrap();
     match inner.indexes.get(&index).and_then(|i| i.docs.get(&id)) {
-        Some(doc) => Json(json!({"_index": index, "_id": id, "found": true, "_source": doc})).into_response(),
+        Some(doc) => {
+            Json(json!({"_index": index, "_id": id, "found": true, "_source": doc})).into_response()
+        }
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({"_index": index, "_id": id, "found": false})),
@@ -177,7 +182,8 @@ async fn search(State(s): Shared, Path(index): Path<String>) -> Response {
         .iter()
         .map(|(id, d)| json!({"_index": index, "_id": id, "_source": d}))
         .collect();
-    Json(json!({"hits": {"total": {"value": hits.len(), "relation": "eq"}, "hits": hits}})).into_response()
+    Json(json!({"hits": {"total": {"value": hits.len(), "relation": "eq"}, "hits": hits}}))
+        .into_response()
 }
 
 async fn count(State(s): Shared, Path(index): Path<String>) -> Response {
@@ -196,13 +202,18 @@ fn misfit(mappings: &Value, doc: &Value) -> Option<String> {
         let (Some(v), Some(ty)) = (doc.get(field), m.get("type").and_then(Value::as_str)) else {
             continue;
         };
-        let numeric = matches!(ty, "byte" | "short" | "integer" | "long" | "float" | "double");
+        let numeric = matches!(
+            ty,
+            "byte" | "short" | "integer" | "long" | "float" | "double"
+        );
         let ok = v.is_null()
             || !numeric
             || v.is_number()
             || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok());
         if !ok {
-            return Some(format!("failed to parse field [{field}] of type [{ty}]: {v}"));
+            return Some(format!(
+                "failed to parse field [{field}] of type [{ty}]: {v}"
+            ));
         }
     }
     None
@@ -253,7 +264,15 @@ async fn bulk(State(s): Shared, body: Bytes) -> Response {
         if inner.reject_items > 0 {
             inner.reject_items -= 1;
             errors = true;
-            items.push(item(429, None, Some(("es_rejected_execution_exception", "rejected: the stand-in is under pressure".into())), id.as_deref().unwrap_or("")));
+            items.push(item(
+                429,
+                None,
+                Some((
+                    "es_rejected_execution_exception",
+                    "rejected: the stand-in is under pressure".into(),
+                )),
+                id.as_deref().unwrap_or(""),
+            ));
             continue;
         }
         let id = id.unwrap_or_else(|| {
@@ -280,13 +299,23 @@ async fn bulk(State(s): Shared, body: Bytes) -> Response {
                     (_, Some(d)) => d,
                     (_, None) => {
                         errors = true;
-                        items.push(item(400, None, Some(("parse_exception", "missing document".into())), &id));
+                        items.push(item(
+                            400,
+                            None,
+                            Some(("parse_exception", "missing document".into())),
+                            &id,
+                        ));
                         continue;
                     }
                 };
                 if let Some(reason) = misfit(&idx.mappings, &doc) {
                     errors = true;
-                    items.push(item(400, None, Some(("mapper_parsing_exception", reason)), &id));
+                    items.push(item(
+                        400,
+                        None,
+                        Some(("mapper_parsing_exception", reason)),
+                        &id,
+                    ));
                     continue;
                 }
                 let created = idx.docs.insert(id.clone(), doc).is_none();
@@ -299,7 +328,15 @@ async fn bulk(State(s): Shared, body: Bytes) -> Response {
             }
             other => {
                 errors = true;
-                items.push(item(400, None, Some(("illegal_argument_exception", format!("unknown action [{other}]"))), &id));
+                items.push(item(
+                    400,
+                    None,
+                    Some((
+                        "illegal_argument_exception",
+                        format!("unknown action [{other}]"),
+                    )),
+                    &id,
+                ));
             }
         }
     }

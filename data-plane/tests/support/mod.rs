@@ -618,4 +618,3 @@ pub async fn read(topic: &str, n: usize, handle: &TaskHandle) -> Vec<Read> {
         }
     }
 }
-

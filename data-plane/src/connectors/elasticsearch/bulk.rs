@@ -150,7 +150,9 @@ pub fn mappings(schema: &Schema) -> Value {
             Kind::Float32 => json!({"type": "float"}),
             Kind::Float64 => json!({"type": "double"}),
             Kind::Boolean => json!({"type": "boolean"}),
-            Kind::String => json!({"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}),
+            Kind::String => {
+                json!({"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}})
+            }
             Kind::Bytes => json!({"type": "binary"}),
             Kind::Array(items) => ty(items),
             Kind::Map(..) => json!({"type": "object"}),
@@ -229,7 +231,10 @@ mod tests {
 
     #[test]
     fn ids_indexes_upserts_and_deletes() {
-        let s = settings(&[("behavior.on.null.values", "delete"), ("write.method", "UPSERT")]);
+        let s = settings(&[
+            ("behavior.on.null.values", "delete"),
+            ("write.method", "UPSERT"),
+        ]);
         let ops = operations(
             &s,
             &[
@@ -239,13 +244,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ops[0].index, "customers");
+        let lines: Vec<Value> = ops[0]
+            .body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(
-            ops[0].body,
-            "{\"update\":{\"_id\":\"3\",\"_index\":\"customers\"}}\n{\"doc\":{\"id\":3,\"n\":\"a\"},\"doc_as_upsert\":true}\n"
+            lines,
+            vec![
+                json!({"update": {"_index": "customers", "_id": "3"}}),
+                json!({"doc": {"id": 3, "n": "a"}, "doc_as_upsert": true}),
+            ]
         );
         assert!(ops[1].delete);
         let ignore = settings(&[]);
-        assert!(operations(&ignore, &[record(Some(json!(1)), None)]).unwrap().is_empty());
+        assert!(operations(&ignore, &[record(Some(json!(1)), None)])
+            .unwrap()
+            .is_empty());
         let keyless = settings(&[("key.ignore", "true")]);
         assert_eq!(
             doc_id(&keyless, &record(Some(json!({"id": 3})), None)).as_deref(),

@@ -40,7 +40,11 @@ impl ConnectorPlugin for ElasticsearchSink {
     fn task_configs(&self, config: &Config, max_tasks: usize) -> Vec<Config> {
         vec![config.clone(); max_tasks.max(1)]
     }
-    fn start_sink_task(&self, config: &Config, _task_id: u32) -> Result<Box<dyn SinkTask>, TaskError> {
+    fn start_sink_task(
+        &self,
+        config: &Config,
+        _task_id: u32,
+    ) -> Result<Box<dyn SinkTask>, TaskError> {
         Ok(Box::new(EsSinkTask::new(config)?))
     }
 }
@@ -77,9 +81,15 @@ mod tests {
                 .map(|e| e.key)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(keys(&[("connection.url", "es:9200")]), vec!["connection.url"]);
+        assert_eq!(
+            keys(&[("connection.url", "es:9200")]),
+            vec!["connection.url"]
+        );
         assert_eq!(keys(&[("write.method", "MERGE")]), vec!["write.method"]);
-        assert_eq!(keys(&[("data.stream.type", "LOGS")]), vec!["data.stream.dataset"]);
+        assert_eq!(
+            keys(&[("data.stream.type", "LOGS")]),
+            vec!["data.stream.dataset"]
+        );
         assert!(ElasticsearchSink.start_sink_task(&cfg(&[]), 0).is_ok());
     }
 }

@@ -82,7 +82,11 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
                 DATA_STREAM_DATASET,
                 "Missing required configuration \"data.stream.dataset\" with a data.stream.type",
             )),
-            Some(d) if !d.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.') => {
+            Some(d)
+                if !d.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+                }) =>
+            {
                 errors.push(FieldError::new(
                     DATA_STREAM_DATASET,
                     format!("Invalid value {d}: lowercase letters, digits, '_' and '.' only"),
@@ -129,34 +133,46 @@ impl EsSettings {
         let url = non_empty(config, URL)
             .and_then(|u| u.split(',').next())
             .map(|u| u.trim().trim_end_matches('/').to_string())
-            .ok_or_else(|| FieldError::new(URL, "Missing required configuration \"connection.url\""))?;
+            .ok_or_else(|| {
+                FieldError::new(URL, "Missing required configuration \"connection.url\"")
+            })?;
         let num = |key: &str, default: u64| {
             non_empty(config, key)
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(default)
         };
-        let stream = non_empty(config, DATA_STREAM_TYPE).unwrap_or("NONE").to_ascii_lowercase();
+        let stream = non_empty(config, DATA_STREAM_TYPE)
+            .unwrap_or("NONE")
+            .to_ascii_lowercase();
         Ok(EsSettings {
             url,
             username: non_empty(config, USERNAME).map(str::to_string),
             password: Secret::new(config.get(PASSWORD).cloned().unwrap_or_default()),
             key_ignore: flag(config, KEY_IGNORE),
             schema_ignore: flag(config, SCHEMA_IGNORE),
-            null_values: match non_empty(config, NULL_VALUES).map(str::to_ascii_lowercase).as_deref() {
+            null_values: match non_empty(config, NULL_VALUES)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("delete") => NullValues::Delete,
                 Some("fail") => NullValues::Fail,
                 _ => NullValues::Ignore,
             },
-            malformed_fail: !non_empty(config, MALFORMED)
-                .is_some_and(|m| m.eq_ignore_ascii_case("warn") || m.eq_ignore_ascii_case("ignore")),
-            upsert: non_empty(config, WRITE_METHOD).is_some_and(|m| m.eq_ignore_ascii_case("UPSERT")),
+            malformed_fail: !non_empty(config, MALFORMED).is_some_and(|m| {
+                m.eq_ignore_ascii_case("warn") || m.eq_ignore_ascii_case("ignore")
+            }),
+            upsert: non_empty(config, WRITE_METHOD)
+                .is_some_and(|m| m.eq_ignore_ascii_case("UPSERT")),
             batch_size: num(BATCH_SIZE, 2000).max(1) as usize,
             max_in_flight: num(MAX_IN_FLIGHT, 5).max(1) as usize,
             max_retries: num(MAX_RETRIES, 5) as u32,
             retry_backoff: Duration::from_millis(num(RETRY_BACKOFF, 100)),
             read_timeout: Duration::from_millis(num(READ_TIMEOUT, 15000).max(1)),
             data_stream: (stream != "none").then(|| {
-                format!("{stream}-{}", non_empty(config, DATA_STREAM_DATASET).unwrap_or("generic"))
+                format!(
+                    "{stream}-{}",
+                    non_empty(config, DATA_STREAM_DATASET).unwrap_or("generic")
+                )
             }),
         })
     }

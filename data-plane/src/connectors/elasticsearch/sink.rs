@@ -11,6 +11,7 @@
 //! `behavior.on.malformed.documents=warn|ignore`. 401 and 403 fail the task.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -52,24 +53,33 @@ impl EsSinkTask {
         }
         let c = Client::builder()
             .timeout(self.s.read_timeout)
-            .user_agent(concat!("tributary-elasticsearch-sink/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "tributary-elasticsearch-sink/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| TaskError::Fatal(format!("cannot build the HTTP client: {e}")))?;
         self.client = Some(c.clone());
         Ok(c)
     }
 
-    fn request(&self, client: &Client, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let rb = client.request(method, format!("{}{path}", self.s.url));
-        match &self.s.username {
-            Some(u) => rb.basic_auth(u, Some(self.s.password.expose())),
-            None => rb,
-        }
+    fn request(
+        &self,
+        client: &Client,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        request(&self.s, client, method, path)
     }
 
     /// Creates a missing index with mappings from the schema (not for data
     /// streams, which come from index templates).
-    async fn ensure_index(&mut self, client: &Client, index: &str, record: &Record) -> Result<(), TaskError> {
+    async fn ensure_index(
+        &mut self,
+        client: &Client,
+        index: &str,
+        record: &Record,
+    ) -> Result<(), TaskError> {
         if self.indexes.contains(index) || self.s.data_stream.is_some() {
             return Ok(());
         }
@@ -103,31 +113,44 @@ impl EsSinkTask {
         self.indexes.insert(index.to_string());
         Ok(())
     }
+}
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let full = self
-            .s
-            .retry_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-            .min(MAX_BACKOFF);
-        full.mul_f64(1.0 - rand::thread_rng().gen::<f64>() / 2.0)
+fn request(
+    s: &EsSettings,
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    let rb = client.request(method, format!("{}{path}", s.url));
+    match &s.username {
+        Some(u) => rb.basic_auth(u, Some(s.password.expose())),
+        None => rb,
     }
+}
+
+/// The wait before retry `attempt + 1`: doubling per attempt (capped), less
+/// a random part of up to half.
+fn backoff(s: &EsSettings, attempt: u32) -> Duration {
+    let full = s
+        .retry_backoff
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(MAX_BACKOFF);
+    full.mul_f64(1.0 - rand::thread_rng().gen::<f64>() / 2.0)
 }
 
 /// Sends one `_bulk` request of `ops`, retrying what may succeed later;
 /// returns the errant records (refused items).
 async fn send_bulk(
-    task: &EsSinkTask,
-    client: &Client,
-    ops: Vec<&Operation>,
+    s: Arc<EsSettings>,
+    client: Client,
+    ops: Vec<Operation>,
 ) -> Result<Vec<(usize, String)>, TaskError> {
     let mut pending = ops;
     let mut refused = Vec::new();
     let mut attempt = 0u32;
     loop {
         let body: String = pending.iter().map(|o| o.body.as_str()).collect();
-        let sent = task
-            .request(client, reqwest::Method::POST, "/_bulk")
+        let sent = request(&s, &client, reqwest::Method::POST, "/_bulk")
             .header("Content-Type", "application/x-ndjson")
             .body(body)
             .send()
@@ -143,11 +166,11 @@ async fn send_bulk(
                     let text = resp.text().await.unwrap_or_default();
                     return Err(TaskError::Fatal(format!("_bulk answered {status}: {text}")));
                 } else {
-                    let answer: Value = resp
-                        .json()
-                        .await
-                        .map_err(|e| TaskError::Retriable(format!("reading the _bulk answer: {e}")))?;
-                    let results = bulk::results(&answer, &pending);
+                    let answer: Value = resp.json().await.map_err(|e| {
+                        TaskError::Retriable(format!("reading the _bulk answer: {e}"))
+                    })?;
+                    let refs: Vec<&Operation> = pending.iter().collect();
+                    let results = bulk::results(&answer, &refs);
                     let mut again = Vec::new();
                     let mut why = String::new();
                     for (op, r) in pending.iter().zip(results) {
@@ -155,7 +178,7 @@ async fn send_bulk(
                             ItemResult::Done => {}
                             ItemResult::Retry(m) => {
                                 why = m;
-                                again.push(*op);
+                                again.push(op.clone());
                             }
                             ItemResult::Refused(m) => refused.push((op.record, m)),
                         }
@@ -168,13 +191,13 @@ async fn send_bulk(
                 }
             }
         };
-        if attempt >= task.s.max_retries {
+        if attempt >= s.max_retries {
             return Err(TaskError::Retriable(format!(
                 "{retry_reason} (after {} retries)",
-                task.s.max_retries
+                s.max_retries
             )));
         }
-        let wait = task.backoff(attempt);
+        let wait = backoff(&s, attempt);
         tracing::warn!(attempt = attempt + 1, ?wait, "{retry_reason}; retrying");
         tokio::time::sleep(wait).await;
         attempt += 1;
@@ -202,17 +225,17 @@ impl SinkTask for EsSinkTask {
         let ops = bulk::operations(&self.s, &records)?;
         for op in &ops {
             if !op.delete {
-                self.ensure_index(&client, &op.index, &records[op.record]).await?;
+                self.ensure_index(&client, &op.index, &records[op.record])
+                    .await?;
             }
         }
-        let refs: Vec<&Operation> = ops.iter().collect();
-        let chunks: Vec<Vec<&Operation>> = refs
+        let chunks: Vec<Vec<Operation>> = ops
             .chunks(self.s.batch_size)
-            .map(<[&Operation]>::to_vec)
+            .map(<[Operation]>::to_vec)
             .collect();
-        let this = &*self;
+        let s = Arc::new(self.s.clone());
         let results: Vec<Result<Vec<(usize, String)>, TaskError>> = stream::iter(chunks)
-            .map(|chunk| send_bulk(this, &client, chunk))
+            .map(|chunk| send_bulk(Arc::clone(&s), client.clone(), chunk))
             .buffer_unordered(self.s.max_in_flight)
             .collect()
             .await;

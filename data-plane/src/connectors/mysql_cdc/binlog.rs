@@ -58,7 +58,9 @@ pub enum Item {
         ts_sec: u32,
     },
     /// The transaction is committed; the next one starts at `next`.
-    Commit { next: BinlogPos },
+    Commit {
+        next: BinlogPos,
+    },
     Failed(TaskError),
 }
 
@@ -91,7 +93,9 @@ async fn run(
     // MariaDB: send GTID events as they are (older replicas get them as BEGIN).
     let _ = conn.query_drop("SET @mariadb_slave_capability = 4").await;
     let _ = conn
-        .query_drop(format!("SET @master_heartbeat_period = {SERVER_HEARTBEAT_NS}"))
+        .query_drop(format!(
+            "SET @master_heartbeat_period = {SERVER_HEARTBEAT_NS}"
+        ))
         .await;
     let file = start.file.clone();
     let request = BinlogStreamRequest::new(s.server_id)
@@ -140,18 +144,19 @@ impl Reader<'_> {
         let end = u64::from(header.log_pos());
         let start = end.saturating_sub(u64::from(header.event_size()));
         let ts_sec = header.timestamp();
+        let file = self.file.clone();
         let here = |pos: u64| BinlogPos {
-            file: self.file.clone(),
+            file: file.clone(),
             pos,
         };
         if header.event_type_raw() == MARIADB_GTID_EVENT {
             let d = event.data();
-            let seq = d.get(0..8).map_or(0, |b| {
-                u64::from_le_bytes(b.try_into().unwrap_or_default())
-            });
-            let domain = d.get(8..12).map_or(0, |b| {
-                u32::from_le_bytes(b.try_into().unwrap_or_default())
-            });
+            let seq = d
+                .get(0..8)
+                .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+            let domain = d
+                .get(8..12)
+                .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or_default()));
             self.in_txn = true;
             return Ok(vec![Item::Begin {
                 at: here(start),
@@ -243,7 +248,10 @@ impl Reader<'_> {
                 let Some(tme) = tme(rows.table_id()) else {
                     return Ok(Vec::new());
                 };
-                let (db, table) = (tme.database_name().into_owned(), tme.table_name().into_owned());
+                let (db, table) = (
+                    tme.database_name().into_owned(),
+                    tme.table_name().into_owned(),
+                );
                 if !self.s.captures(&db, &table) {
                     return Ok(Vec::new());
                 }

@@ -67,9 +67,7 @@ pub async fn check_binlog(conn: &mut Conn) -> Result<(), TaskError> {
 }
 
 /// The current end of the binlog and, where the server has them, its GTIDs.
-pub async fn binlog_position(
-    conn: &mut Conn,
-) -> Result<(BinlogPos, Option<String>), TaskError> {
+pub async fn binlog_position(conn: &mut Conn) -> Result<(BinlogPos, Option<String>), TaskError> {
     // MySQL 8.4 renamed SHOW MASTER STATUS.
     let mut row: Option<Row> = None;
     for q in ["SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"] {
@@ -82,7 +80,10 @@ pub async fn binlog_position(
         TaskError::Fatal("SHOW MASTER STATUS returned nothing: is the binary log on?".into())
     })?;
     let pos = BinlogPos {
-        file: row.get_opt::<String, _>(0).and_then(Result::ok).unwrap_or_default(),
+        file: row
+            .get_opt::<String, _>(0)
+            .and_then(Result::ok)
+            .unwrap_or_default(),
         pos: row.get_opt::<u64, _>(1).and_then(Result::ok).unwrap_or(4),
     };
     Ok((pos, gtids(conn).await))

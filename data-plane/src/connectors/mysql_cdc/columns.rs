@@ -101,7 +101,11 @@ impl Kind {
 fn enum_values(column_type: &str) -> Vec<String> {
     let inner = column_type
         .find('(')
-        .and_then(|start| column_type.rfind(')').map(|end| &column_type[start + 1..end]))
+        .and_then(|start| {
+            column_type
+                .rfind(')')
+                .map(|end| &column_type[start + 1..end])
+        })
         .unwrap_or("");
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -160,7 +164,9 @@ impl Column {
                 DecimalMode::Double => Schema::float64(),
                 DecimalMode::String => Schema::string(),
             },
-            Kind::Date => Schema::int32().named("io.debezium.time.Date").with_version(1),
+            Kind::Date => Schema::int32()
+                .named("io.debezium.time.Date")
+                .with_version(1),
             Kind::DateTime { fsp } if *fsp <= 3 => Schema::int64()
                 .named("io.debezium.time.Timestamp")
                 .with_version(1),
@@ -173,7 +179,9 @@ impl Column {
             Kind::Time { .. } => Schema::int64()
                 .named("io.debezium.time.MicroTime")
                 .with_version(1),
-            Kind::Year => Schema::int32().named("io.debezium.time.Year").with_version(1),
+            Kind::Year => Schema::int32()
+                .named("io.debezium.time.Year")
+                .with_version(1),
             Kind::Text => Schema::string(),
             Kind::Binary => Schema::bytes(),
             Kind::Enum(values) => Schema::string()
@@ -184,7 +192,9 @@ impl Column {
                 .named("io.debezium.data.EnumSet")
                 .with_version(1)
                 .with_parameter("allowed", values.join(",")),
-            Kind::Json => Schema::string().named("io.debezium.data.Json").with_version(1),
+            Kind::Json => Schema::string()
+                .named("io.debezium.data.Json")
+                .with_version(1),
             Kind::Bit { bits: 1 } => Schema::boolean(),
             Kind::Bit { bits } => Schema::bytes()
                 .named("io.debezium.data.Bits")
@@ -225,9 +235,8 @@ impl Column {
                     DecimalMode::String => Some(json!(t)),
                 }
             }
-            Kind::Date => date_time(v, &text()).map(|dt| {
-                json!(dt.date().signed_duration_since(epoch_date()).num_days())
-            }),
+            Kind::Date => date_time(v, &text())
+                .map(|dt| json!(dt.date().signed_duration_since(epoch_date()).num_days())),
             Kind::DateTime { fsp } => date_time(v, &text()).map(|dt| {
                 let us = dt.and_utc().timestamp_micros();
                 if *fsp <= 3 {
@@ -328,12 +337,10 @@ fn epoch_date() -> NaiveDate {
 /// from text; `None` for zero dates.
 fn date_time(v: &My, text: &str) -> Option<NaiveDateTime> {
     match v {
-        My::Date(y, mo, d, h, mi, s, us) => NaiveDate::from_ymd_opt(
-            i32::from(*y),
-            u32::from(*mo),
-            u32::from(*d),
-        )?
-        .and_hms_micro_opt(u32::from(*h), u32::from(*mi), u32::from(*s), *us),
+        My::Date(y, mo, d, h, mi, s, us) => {
+            NaiveDate::from_ymd_opt(i32::from(*y), u32::from(*mo), u32::from(*d))?
+                .and_hms_micro_opt(u32::from(*h), u32::from(*mi), u32::from(*s), *us)
+        }
         _ => NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
             .ok()
             .or_else(|| {
@@ -368,8 +375,8 @@ fn zoned(text: &str, fsp: u32) -> Option<String> {
 fn time_micros(v: &My, text: &str) -> Option<i64> {
     match v {
         My::Time(neg, days, h, m, s, us) => {
-            let total = ((i64::from(*days) * 24 + i64::from(*h)) * 60 + i64::from(*m)) * 60
-                + i64::from(*s);
+            let total =
+                ((i64::from(*days) * 24 + i64::from(*h)) * 60 + i64::from(*m)) * 60 + i64::from(*s);
             let us = total * 1_000_000 + i64::from(*us);
             Some(if *neg { -us } else { us })
         }
@@ -416,17 +423,24 @@ mod tests {
     fn types_map_as_debezium_maps_them() {
         let k = |dt: &str, ct: &str| Kind::parse(dt, ct, Some(10), Some(2), Some(6));
         assert_eq!(
-            col(k("int", "int(10) unsigned")).schema(DecimalMode::Precise).kind,
+            col(k("int", "int(10) unsigned"))
+                .schema(DecimalMode::Precise)
+                .kind,
             Schema::int64().kind
         );
         assert_eq!(
-            col(k("tinyint", "tinyint(4)")).schema(DecimalMode::Precise).kind,
+            col(k("tinyint", "tinyint(4)"))
+                .schema(DecimalMode::Precise)
+                .kind,
             Schema::int16().kind
         );
         let dec = col(k("decimal", "decimal(10,2)")).schema(DecimalMode::Precise);
         assert_eq!(dec.logical(), Some(schema::Logical::Decimal { scale: 2 }));
         assert_eq!(
-            col(k("datetime", "datetime(6)")).schema(DecimalMode::Precise).name.as_deref(),
+            col(k("datetime", "datetime(6)"))
+                .schema(DecimalMode::Precise)
+                .name
+                .as_deref(),
             Some("io.debezium.time.MicroTimestamp")
         );
         assert_eq!(
@@ -446,22 +460,34 @@ mod tests {
         assert_eq!(u8col.to_json(&My::UInt(255), d), json!(255));
         let date = col(Kind::Date);
         assert_eq!(date.to_json(&My::Date(1970, 1, 2, 0, 0, 0, 0), d), json!(1));
-        assert_eq!(date.to_json(&My::Bytes(b"1970-01-02".to_vec()), d), json!(1));
+        assert_eq!(
+            date.to_json(&My::Bytes(b"1970-01-02".to_vec()), d),
+            json!(1)
+        );
         assert_eq!(date.to_json(&My::Date(0, 0, 0, 0, 0, 0, 0), d), Value::Null);
         let ts = col(Kind::Timestamp { fsp: 0 });
         assert_eq!(
             ts.to_json(&My::Bytes(b"86400".to_vec()), d),
             json!("1970-01-02T00:00:00Z")
         );
-        assert_eq!(ts.to_json(&My::Int(86400), d), json!("1970-01-02T00:00:00Z"));
+        assert_eq!(
+            ts.to_json(&My::Int(86400), d),
+            json!("1970-01-02T00:00:00Z")
+        );
         let ts3 = col(Kind::Timestamp { fsp: 3 });
         assert_eq!(
             ts3.to_json(&My::Bytes(b"1.5".to_vec()), d),
             json!("1970-01-01T00:00:01.500Z")
         );
         let t = col(Kind::Time { fsp: 0 });
-        assert_eq!(t.to_json(&My::Time(true, 1, 1, 0, 0, 0), d), json!(-90_000_000_000_i64));
-        assert_eq!(t.to_json(&My::Bytes(b"-25:00:00".to_vec()), d), json!(-90_000_000_000_i64));
+        assert_eq!(
+            t.to_json(&My::Time(true, 1, 1, 0, 0, 0), d),
+            json!(-90_000_000_000_i64)
+        );
+        assert_eq!(
+            t.to_json(&My::Bytes(b"-25:00:00".to_vec()), d),
+            json!(-90_000_000_000_i64)
+        );
         let e = col(Kind::Enum(vec!["s".into(), "m".into()]));
         assert_eq!(e.to_json(&My::Int(2), d), json!("m"));
         assert_eq!(e.to_json(&My::Bytes(b"m".to_vec()), d), json!("m"));

@@ -276,6 +276,9 @@ mod tests {
             .unwrap()
             .validate(out[0].key.as_ref().unwrap(), "key")
             .unwrap();
-        assert_eq!(m.value_schema.name.as_deref(), Some("shop.inv.customers.Envelope"));
+        assert_eq!(
+            m.value_schema.name.as_deref(),
+            Some("shop.inv.customers.Envelope")
+        );
     }
 }

@@ -112,7 +112,12 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
         }
         Some(_) => {}
     }
-    for key in [DATABASE_INCLUDE, TABLE_INCLUDE, TABLE_EXCLUDE, COLUMN_EXCLUDE] {
+    for key in [
+        DATABASE_INCLUDE,
+        TABLE_INCLUDE,
+        TABLE_EXCLUDE,
+        COLUMN_EXCLUDE,
+    ] {
         if let Err(e) = patterns(config, key) {
             errors.push(e);
         }
@@ -331,7 +336,10 @@ mod tests {
         assert!(!s.captures("mysql", "customers"));
         assert!(s.excludes_column("inventory", "customers", "secret"));
         assert!(!s.excludes_column("inventory", "customers", "email"));
-        assert_eq!(s.topic("inventory", "customers"), "shop.inventory.customers");
+        assert_eq!(
+            s.topic("inventory", "customers"),
+            "shop.inventory.customers"
+        );
         let s = MySqlCdcSettings::parse(&base(&[(SNAPSHOT_MODE, "schema_only")])).unwrap();
         assert_eq!(s.snapshot_mode, SnapshotMode::Never);
     }

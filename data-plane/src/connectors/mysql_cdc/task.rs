@@ -117,15 +117,35 @@ impl MySqlCdcTask {
             then_stream,
         };
         match (self.stored.clone(), s.snapshot_mode) {
-            (Some(Stored::Snapshot { complete: true, .. }) | Some(Stored::Streaming(_)), SnapshotMode::InitialOnly) => {
-                tracing::info!("snapshot.mode=initial_only and the snapshot was taken: nothing to do");
+            (
+                Some(Stored::Snapshot { complete: true, .. }) | Some(Stored::Streaming(_)),
+                SnapshotMode::InitialOnly,
+            ) => {
+                tracing::info!(
+                    "snapshot.mode=initial_only and the snapshot was taken: nothing to do"
+                );
                 self.phase = Phase::Idle;
             }
-            (None | Some(Stored::Snapshot { complete: false, .. }), SnapshotMode::Never) => {
+            (
+                None
+                | Some(Stored::Snapshot {
+                    complete: false, ..
+                }),
+                SnapshotMode::Never,
+            ) => {
                 tracing::info!(file = %current.file, pos = current.pos, "no snapshot (snapshot.mode): streaming from the current binlog position");
-                self.start_streaming(Position { at: current, events: 0 });
+                self.start_streaming(Position {
+                    at: current,
+                    events: 0,
+                });
             }
-            (None | Some(Stored::Snapshot { complete: false, .. }), mode) => {
+            (
+                None
+                | Some(Stored::Snapshot {
+                    complete: false, ..
+                }),
+                mode,
+            ) => {
                 self.phase = snapshot(mode != SnapshotMode::InitialOnly);
             }
             (Some(Stored::Snapshot { at, complete: true }), _) => {
@@ -189,9 +209,14 @@ impl MySqlCdcTask {
                         pos: pos.pos,
                         row: 0,
                     };
-                    let off =
-                        offset::snapshot(&pos, gtids.as_deref(), is_last, now.div_euclid(1_000_000));
-                    for kv in envelope::records(&self.s, &meta, &source, &RowChange::Read(row), now) {
+                    let off = offset::snapshot(
+                        &pos,
+                        gtids.as_deref(),
+                        is_last,
+                        now.div_euclid(1_000_000),
+                    );
+                    for kv in envelope::records(&self.s, &meta, &source, &RowChange::Read(row), now)
+                    {
                         out.push((kv, off.clone()));
                     }
                 }
@@ -309,7 +334,10 @@ impl MySqlCdcTask {
                             at: txn.at.clone(),
                             events: done,
                         };
-                        out.push((kv, offset::streaming(&p, txn.gtid.as_deref(), i64::from(ts_sec))));
+                        out.push((
+                            kv,
+                            offset::streaming(&p, txn.gtid.as_deref(), i64::from(ts_sec)),
+                        ));
                     }
                 }
                 for (kv, off) in out {

@@ -3,8 +3,8 @@
 
 use regex::Regex;
 
-pub use crate::connectors::debezium::TableFilter;
 use crate::connectors::debezium::patterns;
+pub use crate::connectors::debezium::TableFilter;
 use crate::connectors::jdbc::settings::Secret;
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
