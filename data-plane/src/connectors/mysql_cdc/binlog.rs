@@ -172,7 +172,17 @@ impl Reader<'_> {
         };
         match data {
             EventData::RotateEvent(r) => {
-                self.file = r.name().into_owned();
+                // The stream opens with an artificial rotate to the file we
+                // asked for, read before the format description says that
+                // events carry a checksum: its name ends with the 4 checksum
+                // bytes. Keep the name we know then.
+                let name = r.name();
+                if self.file.is_empty() || !name.starts_with(self.file.as_str()) {
+                    self.file = name
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || "._-/".contains(*c))
+                        .collect();
+                }
                 Ok(Vec::new())
             }
             EventData::GtidEvent(g) => {
