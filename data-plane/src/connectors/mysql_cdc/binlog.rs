@@ -205,7 +205,6 @@ impl Reader<'_> {
             EventData::QueryEvent(q) => {
                 let query = q.query();
                 let word = query
-                    .trim_start()
                     .split_whitespace()
                     .next()
                     .unwrap_or("")
