@@ -9,9 +9,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::Message;
-use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 use support::{Kind, TestDb};
 use tributary_data_plane::connectors::egress::{self, EgressPolicy};
@@ -19,8 +16,7 @@ use tributary_data_plane::connectors::postgres_cdc;
 use tributary_data_plane::protocol::{SourceOffset, TaskAssignment};
 use tributary_data_plane::runtime::TaskHandle;
 
-/// A record as read back: key and value as JSON (`None`: null / tombstone).
-type Read = (Option<Value>, Option<Value>);
+use support::{read, Read};
 
 fn allow_loopback() {
     // The worker's egress policy refuses loopback unless told otherwise.
@@ -53,55 +49,6 @@ fn assignment(config: BTreeMap<String, String>, offsets: Vec<SourceOffset>) -> T
     let mut a = support::assignment("lcc-cdc", config);
     a.offsets = offsets;
     a
-}
-
-/// Reads `topic` from the start until `n` records came, then a little
-/// longer so that extra (repeated) records show too.
-async fn read(topic: &str, n: usize, handle: &TaskHandle) -> Vec<Read> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", support::bootstrap())
-        .set("group.id", support::unique("cdc-reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        // The task creates the topic after we subscribe.
-        .set("topic.metadata.refresh.interval.ms", "500")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    let deadline = Instant::now() + support::TIMEOUT;
-    let mut out = Vec::new();
-    let mut settle: Option<Instant> = None;
-    loop {
-        let report = handle.report();
-        assert_ne!(
-            report.state,
-            tributary_data_plane::protocol::TaskState::Failed,
-            "task failed: {:?}",
-            report.trace
-        );
-        if out.len() >= n && settle.is_none() {
-            settle = Some(Instant::now() + Duration::from_millis(1500));
-        }
-        if settle.is_some_and(|s| Instant::now() >= s) {
-            return out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "read {} of {n} records from {topic}: {out:#?}\ntask: {report:?}",
-            out.len()
-        );
-        match tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await {
-            Ok(Ok(m)) => {
-                let json = |b: Option<&[u8]>| {
-                    b.map(|b| serde_json::from_slice::<Value>(b).expect("JSON record"))
-                };
-                out.push((json(m.key()), json(m.payload())));
-            }
-            // The topic may not exist yet.
-            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
-            Err(_) => {}
-        }
-    }
 }
 
 fn op(r: &Read) -> Option<&str> {

@@ -528,6 +528,7 @@ ensure_test_services() {
     # The tests connect as root without a password over TCP.
     as_root mariadb -u root -e "ALTER USER 'root'@'localhost' IDENTIFIED BY ''" >/dev/null 2>&1 || true
   fi
+  ensure_mariadb_binlog
   if ! port_open 127.0.0.1 6379; then
     apt_install redis-server
     log "starting Redis"
@@ -558,4 +559,42 @@ ensure_test_services() {
     # The Erlang VM takes several seconds to boot.
     wait_port 127.0.0.1 5672 90 || die "RabbitMQ did not start on 127.0.0.1:5672"
   fi
+}
+
+# ensure_mariadb_binlog: MySqlCdcSourceV2 reads the row-based binary log. A local MariaDB (or
+# MySQL) on 127.0.0.1:3306 without it gets a conf.d file turning it on (log_bin, binlog_format=ROW,
+# binlog_row_image=FULL, a server_id) and is restarted once; a server that already logs rows is
+# left alone, and no server is started here. The restarted server gets no descriptor of ours
+# (setsid, standard streams to /dev/null, the lock descriptors 8 and 9 closed), so it never holds
+# a lock of this script (see start_bg).
+ensure_mariadb_binlog() {
+  local conf_dir=/etc/mysql/mariadb.conf.d conf_file cnf=/etc/mysql/my.cnf log_bin format pid i
+  conf_file=$conf_dir/60-tributary-binlog.cnf
+  port_open 127.0.0.1 3306 || return 0
+  command -v mariadb >/dev/null 2>&1 || return 0
+  log_bin=$(mariadb -h 127.0.0.1 -u root -NBe 'select @@log_bin' 2>/dev/null || true)
+  format=$(mariadb -h 127.0.0.1 -u root -NBe 'select @@binlog_format' 2>/dev/null || true)
+  [[ -n $log_bin ]] || { log "mariadb: cannot query 127.0.0.1:3306 as root; binary log not checked"; return 0; }
+  [[ $log_bin == 1 && $format == ROW ]] && return 0
+  [[ -x /usr/sbin/mariadbd ]] || { log "mariadb: binary log off (log_bin=$log_bin, format=$format): MySqlCdcSourceV2 will not work"; return 0; }
+  log "mariadb: turning on the row-based binary log (log_bin=$log_bin, binlog_format=$format) and restarting"
+  as_root mkdir -p "$conf_dir"
+  printf '%s\n' '# Written by tributary deploy/local/lib.sh (ensure_mariadb_binlog): MySqlCdcSourceV2.' \
+    '[mysqld]' 'server_id = 1' 'log_bin = mysql-bin' 'binlog_format = ROW' 'binlog_row_image = FULL' \
+    'expire_logs_days = 2' | as_root tee "$conf_file" >/dev/null
+  if [[ -f $cnf ]] && ! grep -Eq "^[[:space:]]*!includedir[[:space:]]+$conf_dir/?[[:space:]]*$" "$cnf"; then
+    printf '\n!includedir %s/\n' "$conf_dir" | as_root tee -a "$cnf" >/dev/null
+  fi
+  pid=$(cat /run/mysqld/mysqld.pid 2>/dev/null || pgrep -xo mariadbd || true)
+  as_root mariadb-admin -h 127.0.0.1 -u root shutdown >/dev/null 2>&1 ||
+    { [[ -n $pid ]] && as_root kill "$pid"; } || true
+  for ((i = 0; i < 60; i++)); do
+    { [[ -z $pid ]] || ! pid_running "$pid"; } && ! port_open 127.0.0.1 3306 && break
+    sleep 0.5
+  done
+  as_root setsid start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd \
+    </dev/null >/dev/null 2>&1 8>&- 9>&-
+  wait_port 127.0.0.1 3306 30 || die "MariaDB did not come back on 127.0.0.1:3306 after turning on the binary log"
+  log_bin=$(mariadb -h 127.0.0.1 -u root -NBe 'select @@log_bin, @@binlog_format' 2>/dev/null || true)
+  [[ $log_bin == $'1\tROW' ]] || die "MariaDB restarted without the row-based binary log (got '$log_bin'); see $conf_file"
 }

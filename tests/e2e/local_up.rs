@@ -162,7 +162,10 @@ async fn day_of_use(stack: &Stack) -> anyhow::Result<()> {
     let first = stack.env_file()?;
     let (env, cluster) = (first["ENV"].clone(), first["CLUSTER"].clone());
     assert!(env.starts_with("env-"), "ENV after the first up: {first:?}");
-    assert!(cluster.starts_with("lkc-"), "CLUSTER after the first up: {first:?}");
+    assert!(
+        cluster.starts_with("lkc-"),
+        "CLUSTER after the first up: {first:?}"
+    );
     assert!(
         holders(&lock).is_empty(),
         "processes that outlive up hold its lock: {:?}",
@@ -198,7 +201,11 @@ async fn day_of_use(stack: &Stack) -> anyhow::Result<()> {
             break;
         }
     }
-    let other_env = created.iter().min().context("environments created")?.clone();
+    let other_env = created
+        .iter()
+        .min()
+        .context("environments created")?
+        .clone();
     assert!(
         other_env < env,
         "no new environment lists before {env}: {created:?}"
@@ -212,7 +219,12 @@ async fn day_of_use(stack: &Stack) -> anyhow::Result<()> {
         }}),
     )
     .await?;
-    assert_eq!(r.status(), 201, "register a second cluster: {}", r.text().await?);
+    assert_eq!(
+        r.status(),
+        201,
+        "register a second cluster: {}",
+        r.text().await?
+    );
 
     // The next morning.
     let (second_out, took) = stack.up().await?;
@@ -239,7 +251,10 @@ async fn day_of_use(stack: &Stack) -> anyhow::Result<()> {
     let command = printed_create_command(&second_out)?;
     let out = Command::new("bash")
         .arg("-c")
-        .arg(format!("{} -sS -o /dev/null -w '%{{http_code}}'", command.trim_end()))
+        .arg(format!(
+            "{} -sS -o /dev/null -w '%{{http_code}}'",
+            command.trim_end()
+        ))
         .output()
         .await?;
     let code = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -9,10 +9,13 @@
 
 pub mod config;
 pub mod datagen;
+pub mod debezium;
 pub mod egress;
+pub mod elasticsearch;
 pub mod http;
 pub mod jdbc;
 pub mod mqtt;
+pub mod mysql_cdc;
 pub mod nats;
 pub mod on_delete;
 #[cfg(feature = "runtime")]
@@ -246,6 +249,7 @@ pub fn catalogue() -> Vec<&'static dyn ConnectorPlugin> {
         &jdbc::MySqlSink,
         &jdbc::PostgresSink,
         &http::HttpSink,
+        &elasticsearch::ElasticsearchSink,
         &redis::RedisSink,
         &mqtt::MqttSource,
         &mqtt::MqttSink,
@@ -254,6 +258,7 @@ pub fn catalogue() -> Vec<&'static dyn ConnectorPlugin> {
         &rabbitmq::RabbitMqSource,
         &rabbitmq::RabbitMqSink,
         &postgres_cdc::PostgresCdcSource,
+        &mysql_cdc::MySqlCdcSource,
     ]
 }
 

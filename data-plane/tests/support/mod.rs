@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod es_standin;
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -563,4 +565,56 @@ pub async fn first_record(topic: &str) -> OwnedMessage {
     })
     .await
     .unwrap_or_else(|_| panic!("no record in {topic} within {TIMEOUT:?}"))
+}
+
+/// A record as read back: key and value as JSON (`None`: null / tombstone).
+pub type Read = (Option<serde_json::Value>, Option<serde_json::Value>);
+
+/// Reads `topic` from the start until `n` records came, then a little
+/// longer so that extra (repeated) records show too.
+pub async fn read(topic: &str, n: usize, handle: &TaskHandle) -> Vec<Read> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("cdc-reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        // The task creates the topic after we subscribe.
+        .set("topic.metadata.refresh.interval.ms", "500")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut out = Vec::new();
+    let mut settle: Option<Instant> = None;
+    loop {
+        let report = handle.report();
+        assert_ne!(
+            report.state,
+            TaskState::Failed,
+            "task failed: {:?}",
+            report.trace
+        );
+        if out.len() >= n && settle.is_none() {
+            settle = Some(Instant::now() + Duration::from_millis(1500));
+        }
+        if settle.is_some_and(|s| Instant::now() >= s) {
+            return out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {n} records from {topic}: {out:#?}\ntask: {report:?}",
+            out.len()
+        );
+        match tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await {
+            Ok(Ok(m)) => {
+                let json = |b: Option<&[u8]>| {
+                    b.map(|b| serde_json::from_slice::<serde_json::Value>(b).expect("JSON record"))
+                };
+                out.push((json(m.key()), json(m.payload())));
+            }
+            // The topic may not exist yet.
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(_) => {}
+        }
+    }
 }

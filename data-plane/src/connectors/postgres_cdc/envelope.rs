@@ -1,10 +1,10 @@
-//! Debezium's change events: the key (the primary key columns as an
-//! object), the value envelope `{before, after, source, op, ts_ms, ts_us,
-//! ts_ns, transaction}`, and the records one row change becomes (a delete
-//! is followed by a tombstone; a primary key change is a delete, its
-//! tombstone and a create).
+//! Postgres rows as Debezium's change events: the key (the primary key
+//! columns as an object), the row values, and the `source` block's Postgres
+//! fields; the envelope itself is [`debezium`]'s.
 
 use serde_json::{json, Map, Value};
+
+use crate::connectors::debezium::{self, Change, EventOptions, Image, SourceBase};
 
 use super::pgoutput::{Datum, Tuple};
 use super::settings::{CdcSettings, DecimalMode};
@@ -98,14 +98,9 @@ pub enum RowChange {
     Delete(Tuple),
 }
 
-/// A key and value to produce.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyValue {
-    pub key: Option<Value>,
-    pub value: Option<Value>,
-}
+pub use crate::connectors::debezium::KeyValue;
 
-/// The records one row change becomes, in order.
+/// The records one row change becomes, in order (see [`debezium::records`]).
 pub fn records(
     settings: &CdcSettings,
     meta: &TableMeta,
@@ -114,84 +109,48 @@ pub fn records(
     now_us: i64,
 ) -> Vec<KeyValue> {
     let d = settings.decimal;
-    let event = |op: &str, before: Option<&Tuple>, after: Option<&Tuple>| {
-        let before = before.map_or(Value::Null, |t| meta.row(t, d));
-        let after = after.map_or(Value::Null, |t| meta.row(t, d));
-        if settings.after_state_only {
-            return after;
-        }
-        json!({
-            "before": before,
-            "after": after,
-            "source": source_block(settings, meta, source),
-            "op": op,
-            "ts_ms": now_us.div_euclid(1_000),
-            "ts_us": now_us,
-            "ts_ns": now_us.saturating_mul(1_000),
-            "transaction": null,
-        })
+    let image = |t: &Tuple| Image {
+        row: meta.row(t, d),
+        key: meta.key(t, d),
     };
-    let upsert = |op: &str, before: Option<&Tuple>, after: &Tuple| KeyValue {
-        key: meta.key(after, d),
-        value: Some(event(op, before, Some(after))),
-    };
-    let delete = |old: &Tuple| {
-        let key = meta.key(old, d);
-        let mut out = Vec::with_capacity(2);
-        if !settings.after_state_only {
-            out.push(KeyValue {
-                key: key.clone(),
-                value: Some(event("d", Some(old), None)),
-            });
-        }
-        // A tombstone without a key would compact nothing.
-        if settings.tombstones_on_delete && key.is_some() {
-            out.push(KeyValue { key, value: None });
-        }
-        out
-    };
-    match change {
-        RowChange::Read(row) => vec![upsert("r", None, row)],
-        RowChange::Insert(new) => vec![upsert("c", None, new)],
+    let change = match change {
+        RowChange::Read(row) => Change::Read(image(row)),
+        RowChange::Insert(new) => Change::Insert(image(new)),
         RowChange::Update {
             old,
             old_is_key,
             new,
-        } => {
-            if let Some(old) = old {
-                let old_key = meta.key(old, d);
-                if old_key.is_some() && old_key != meta.key(new, d) {
-                    // The primary key changed: the old row goes, a new one comes.
-                    let mut out = delete(old);
-                    out.push(upsert("c", None, new));
-                    return out;
-                }
-            }
+        } => Change::Update {
+            old: old.as_ref().map(image),
             // Only a whole old row (REPLICA IDENTITY FULL) is a before image.
-            let before = old.as_ref().filter(|_| !old_is_key);
-            vec![upsert("u", before, new)]
-        }
-        RowChange::Delete(old) => delete(old),
-    }
+            old_is_full: !old_is_key,
+            new: image(new),
+        },
+        RowChange::Delete(old) => Change::Delete(image(old)),
+    };
+    let opts = EventOptions {
+        tombstones_on_delete: settings.tombstones_on_delete,
+        after_state_only: settings.after_state_only,
+    };
+    debezium::records(opts, &source_block(settings, meta, source), change, now_us)
 }
 
 fn source_block(settings: &CdcSettings, meta: &TableMeta, s: &SourceInfo) -> Value {
-    json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "connector": "postgresql",
-        "name": settings.topic_prefix,
-        "ts_ms": s.ts_us.div_euclid(1_000),
-        "ts_us": s.ts_us,
-        "ts_ns": s.ts_us.saturating_mul(1_000),
-        "snapshot": s.snapshot,
-        "db": settings.database,
-        "sequence": s.sequence,
-        "schema": meta.schema,
-        "table": meta.table,
-        "txId": s.tx_id,
-        "lsn": s.lsn,
-        "xmin": null,
-    })
+    let mut block = SourceBase {
+        connector: "postgresql",
+        name: &settings.topic_prefix,
+        ts_us: s.ts_us,
+        snapshot: s.snapshot,
+        db: &settings.database,
+        sequence: s.sequence.as_deref(),
+    }
+    .block();
+    block.insert("schema".into(), json!(meta.schema));
+    block.insert("table".into(), json!(meta.table));
+    block.insert("txId".into(), json!(s.tx_id));
+    block.insert("lsn".into(), json!(s.lsn));
+    block.insert("xmin".into(), Value::Null);
+    Value::Object(block)
 }
 
 #[cfg(test)]

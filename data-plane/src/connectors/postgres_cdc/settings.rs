@@ -3,6 +3,8 @@
 
 use regex::Regex;
 
+use crate::connectors::debezium::patterns;
+pub use crate::connectors::debezium::TableFilter;
 use crate::connectors::jdbc::settings::Secret;
 use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
 
@@ -192,22 +194,6 @@ pub enum DecimalMode {
     String,
 }
 
-/// Which `schema.table` names are captured: Debezium's include/exclude
-/// lists, each pattern matched against the whole name.
-#[derive(Debug, Clone, Default)]
-pub struct TableFilter {
-    include: Vec<Regex>,
-    exclude: Vec<Regex>,
-}
-
-impl TableFilter {
-    pub fn captures(&self, schema: &str, table: &str) -> bool {
-        let name = format!("{schema}.{table}");
-        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(&name)))
-            && !self.exclude.iter().any(|r| r.is_match(&name))
-    }
-}
-
 /// A task's typed settings, parsed from its task config.
 #[derive(Debug, Clone)]
 pub struct CdcSettings {
@@ -305,10 +291,7 @@ impl CdcSettings {
             database: required(DBNAME)?,
             ssl_mode,
             topic_prefix: topic_prefix(config).unwrap_or_default().to_string(),
-            tables: TableFilter {
-                include: patterns(config, TABLE_INCLUDE)?,
-                exclude: patterns(config, TABLE_EXCLUDE)?,
-            },
+            tables: TableFilter::parse(config, TABLE_INCLUDE, TABLE_EXCLUDE)?,
             publication_is_default: publication.is_none(),
             publication: publication.unwrap_or_else(|| slot.clone()),
             slot,
@@ -367,22 +350,6 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
     })
-}
-
-fn patterns(config: &Config, key: &str) -> Result<Vec<Regex>, FieldError> {
-    non_empty(config, key)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                        FieldError::new(key, format!("Invalid regular expression {p:?}: {e}"))
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_else(|| Ok(Vec::new()))
 }
 
 fn matches(pattern: &str, value: &str) -> bool {
