@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use tributary_data_plane::connectors::egress::EgressPolicy;
 use tributary_data_plane::connectors::{self as plugins, postgres_cdc, TaskError};
 
-use crate::api::AppState;
+use crate::secrets::SecretBox;
 use crate::store::connectors::{ConfigMap, Connector};
 
 /// Pauses before each attempt: the first lets the worker stop the task.
@@ -23,14 +23,19 @@ const DELAYS: &[u64] = &[1, 2, 4, 8, 15, 15, 15, 15, 15, 15];
 
 /// Starts the clean-up of a connector that was just deleted, if its plugin
 /// needs one.
-pub fn after_delete(state: &AppState, connector: &Connector) {
+pub fn after_delete(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    egress: &Arc<EgressPolicy>,
+    connector: &Connector,
+) {
     if plugins::find(&connector.class).map(|p| p.class()) != Some(postgres_cdc::CLASS) {
         return;
     }
     let mut config = connector.config.0.clone();
-    crate::connector_secrets::open_secrets(&mut config, &state.secrets);
-    let pool = state.pool.clone();
-    let egress = Arc::clone(&state.egress);
+    crate::connector_secrets::open_secrets(&mut config, secrets);
+    let pool = pool.clone();
+    let egress = Arc::clone(egress);
     let id = connector.id.clone();
     tokio::spawn(async move {
         let slot = postgres_cdc::settings::slot_name(&config);

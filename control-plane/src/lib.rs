@@ -17,4 +17,5 @@ pub mod reconciler;
 pub mod rotate;
 pub mod secrets;
 pub mod server;
+pub mod service;
 pub mod store;

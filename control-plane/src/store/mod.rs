@@ -5,9 +5,13 @@
 pub mod audit;
 pub mod connectors;
 pub mod iam;
+pub mod idempotency;
+pub mod metrics;
 pub mod offsets;
+pub mod ops;
 pub mod schemas;
 pub mod tenancy;
+pub mod topics;
 pub mod workers;
 
 use std::time::Duration;

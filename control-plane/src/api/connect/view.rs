@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 use tributary_data_plane::connectors::{self, config::password_keys};
 
-use crate::reconciler::status::{connector_state, TaskView};
+use crate::service::connectors::{states, Status};
 use crate::store::connectors::{ConfigMap, Connector, Task};
 use crate::store::tenancy::Cluster;
 
@@ -56,26 +56,13 @@ pub fn connector_json(c: &Connector, cluster: &Cluster, n_tasks: usize) -> Value
     })
 }
 
-/// The connector's state derived from its tasks (both faces' status), and
-/// the trace of its first failed task (empty when none failed).
-pub fn derived_state(c: &Connector, tasks: &[&Task]) -> (&'static str, String) {
-    let views: Vec<TaskView<'_>> = tasks.iter().map(|t| TaskView { state: &t.state }).collect();
-    let state = connector_state(&c.target_state, &views);
-    let trace = tasks
-        .iter()
-        .find(|t| t.state == "FAILED")
-        .map(|t| t.trace.clone())
-        .unwrap_or_default();
-    (state, trace)
-}
-
 /// The status object of `GET …/status` and of `?expand=status`.
 pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
-    let (state, trace) = derived_state(c, tasks);
+    let status = Status::of(c, tasks.iter().copied());
     let task_list: Vec<Value> = tasks.iter().map(|t| task_status_json(t)).collect();
     json!({
         "name": c.name,
-        "connector": { "state": state, "worker_id": c.name, "trace": trace },
+        "connector": { "state": status.state, "worker_id": c.name, "trace": status.trace },
         "tasks": task_list,
         "type": connector_type(c),
     })
@@ -98,7 +85,7 @@ pub fn task_status_json(t: &Task) -> Value {
     }
     json!({
         "id": t.task_id,
-        "state": t.state,
+        "state": states::task_state(t),
         "worker_id": t.worker_id.clone().unwrap_or_default(),
         "msg": msg,
         "trace": t.trace,
