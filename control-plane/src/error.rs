@@ -331,6 +331,14 @@ pub async fn upstream_error_shape(req: Request, next: Next) -> Response {
 /// `resp` (Retry-After, X-RateLimit-*, …).
 fn rerender(resp: Response, err: &ApiError, body: serde_json::Value) -> Response {
     let mut out = err.render(body);
+    keep_headers(&resp, &mut out);
+    out
+}
+
+/// Copies onto `out` the headers of `resp` it lacks, but for the body's
+/// type and length: an error answer rendered again keeps what middleware
+/// added (Retry-After, X-RateLimit-*, …).
+pub(crate) fn keep_headers(resp: &Response, out: &mut Response) {
     for (name, value) in resp.headers() {
         if name != header::CONTENT_TYPE
             && name != header::CONTENT_LENGTH
@@ -339,7 +347,6 @@ fn rerender(resp: Response, err: &ApiError, body: serde_json::Value) -> Response
             out.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    out
 }
 
 #[cfg(test)]
