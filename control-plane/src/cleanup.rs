@@ -17,22 +17,27 @@ use tributary_data_plane::connectors::{
     self as plugins, CleanupError, Config, ConnectorPlugin, DeletedConnector,
 };
 
-use crate::api::AppState;
+use crate::secrets::SecretBox;
 use crate::store::connectors::{ConfigMap, Connector};
 
 /// Starts the clean-up of a connector that was just deleted, by its plugin.
-pub fn after_delete(state: &AppState, connector: &Connector) {
+pub fn after_delete(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    egress: &Arc<EgressPolicy>,
+    connector: &Connector,
+) {
     let Some(plugin) = plugins::find(&connector.class) else {
         return;
     };
     let mut config = connector.config.0.clone();
-    crate::connector_secrets::open_secrets(&mut config, &state.secrets);
+    crate::connector_secrets::open_secrets(&mut config, secrets);
     let deleted = Deleted {
         id: connector.id.clone(),
         config,
         plugin,
-        egress: Arc::clone(&state.egress),
-        pool: state.pool.clone(),
+        egress: Arc::clone(egress),
+        pool: pool.clone(),
     };
     tokio::spawn(async move {
         match plugin.on_delete(&deleted).await {

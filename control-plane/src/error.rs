@@ -8,6 +8,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::lifecycle::TargetState;
+use crate::service::connectors::ServiceError;
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status}: {detail}")]
 pub struct ApiError {
@@ -219,6 +222,72 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The one rendering of connector operations' errors, whichever face
+/// (Connect v1, the Kafka-Connect-compatible root) asked.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let internal_error = |code: &'static str, detail: String| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code,
+                "Internal Server Error",
+                detail,
+            )
+        };
+        match e {
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::AlreadyExists(_) | ServiceError::Conflict(_) => {
+                ApiError::conflict(e.to_string())
+            }
+            ServiceError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            ServiceError::BadRequest(detail) => ApiError::bad_request(detail),
+            ServiceError::PreconditionFailed { current } => {
+                let detail = match current {
+                    Some(etag) => format!(
+                        "If-Match does not match the connector's current version {etag}; read it again and retry"
+                    ),
+                    None => "If-Match was given but the connector does not exist".to_string(),
+                };
+                let mut err = ApiError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition_failed",
+                    "Precondition Failed",
+                    detail,
+                );
+                err.field = Some("If-Match".into());
+                err
+            }
+            ServiceError::IdempotencyKeyReused => {
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "Idempotency Key Reused",
+                    e.to_string(),
+                );
+                err.field = Some("Idempotency-Key".into());
+                err
+            }
+            ServiceError::Forbidden(detail) => ApiError::forbidden(detail),
+            ServiceError::QuotaExceeded { quota, message } => {
+                ApiError::quota_exceeded(quota, message)
+            }
+            ServiceError::IllegalTransition { .. } => ApiError::conflict_state(e.to_string()),
+            // Upstream Kafka Connect's words (only its face asks for this).
+            ServiceError::NotStopped(name) => ApiError::bad_request(format!(
+                "Connectors must be in the {} state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint",
+                TargetState::Stopped
+            )),
+            ServiceError::Unavailable(detail) => ApiError::unavailable(detail),
+            ServiceError::OffsetsRequestFailed(message) => {
+                internal_error("offsets_request_failed", message)
+            }
+            ServiceError::TimedOut => internal_error("request_timed_out", e.to_string()),
+            ServiceError::Db(e) => e.into(),
+            ServiceError::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
 /// Middleware for the Connect v1 routes: re-renders any [`ApiError`] in the
 /// Connect error shape, which Confluent's Connect clients parse.
 pub async fn connect_error_shape(req: Request, next: Next) -> Response {
@@ -262,6 +331,14 @@ pub async fn upstream_error_shape(req: Request, next: Next) -> Response {
 /// `resp` (Retry-After, X-RateLimit-*, …).
 fn rerender(resp: Response, err: &ApiError, body: serde_json::Value) -> Response {
     let mut out = err.render(body);
+    keep_headers(&resp, &mut out);
+    out
+}
+
+/// Copies onto `out` the headers of `resp` it lacks, but for the body's
+/// type and length: an error answer rendered again keeps what middleware
+/// added (Retry-After, X-RateLimit-*, …).
+pub(crate) fn keep_headers(resp: &Response, out: &mut Response) {
     for (name, value) in resp.headers() {
         if name != header::CONTENT_TYPE
             && name != header::CONTENT_LENGTH
@@ -270,7 +347,6 @@ fn rerender(resp: Response, err: &ApiError, body: serde_json::Value) -> Response
             out.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -297,6 +373,142 @@ mod tests {
         let b =
             ApiError::invalid_field("config/kafka.topic", "kafka.topic: missing").upstream_body();
         assert_eq!(b["message"], "kafka.topic: missing");
+    }
+
+    /// Each connector service error renders as the API answered before the
+    /// service existed: same status, code, title, detail and field, so the
+    /// same body in all three shapes.
+    #[test]
+    fn service_errors_render_as_before() {
+        fn same(got: ServiceError, want: ApiError) {
+            let got = ApiError::from(got);
+            assert_eq!(
+                (got.status, got.code, got.title, &got.detail, &got.field),
+                (
+                    want.status,
+                    want.code,
+                    want.title,
+                    &want.detail,
+                    &want.field
+                )
+            );
+            assert_eq!(got.connect_body(), want.connect_body());
+            assert_eq!(got.upstream_body(), want.upstream_body());
+            let (mut g, mut w) = (got.v2_body(), want.v2_body());
+            g["errors"][0]["id"] = json!("");
+            w["errors"][0]["id"] = json!("");
+            assert_eq!(g, w);
+        }
+        same(
+            ServiceError::connector_not_found("orders"),
+            ApiError::not_found("Connector orders not found"),
+        );
+        same(
+            ServiceError::NotFound("environment env-9 not found".into()),
+            ApiError::not_found("environment env-9 not found"),
+        );
+        same(
+            ServiceError::AlreadyExists("orders".into()),
+            ApiError::conflict("Connector orders already exists"),
+        );
+        same(
+            ServiceError::invalid("config/kafka.topic", "missing"),
+            ApiError::invalid_field("config/kafka.topic", "missing"),
+        );
+        same(
+            ServiceError::BadRequest("no".into()),
+            ApiError::bad_request("no"),
+        );
+        same(
+            ServiceError::Forbidden("User:sa-1 may not change connector x".into()),
+            ApiError::forbidden("User:sa-1 may not change connector x"),
+        );
+        same(
+            ServiceError::from(crate::auth::quotas::QuotaError::Exceeded {
+                quota: "connectors_per_cluster",
+                limit: 2,
+                what: "connectors per cluster",
+            }),
+            ApiError::quota_exceeded(
+                "connectors_per_cluster",
+                "The request would exceed the quota of 2 connectors per cluster",
+            ),
+        );
+        same(
+            ServiceError::Conflict("an offsets request is pending".into()),
+            ApiError::conflict("an offsets request is pending"),
+        );
+        same(
+            ServiceError::Unavailable("broker down".into()),
+            ApiError::unavailable("broker down"),
+        );
+        let precondition = |detail: &str| ApiError {
+            status: StatusCode::PRECONDITION_FAILED,
+            code: "precondition_failed",
+            title: "Precondition Failed",
+            detail: detail.into(),
+            field: Some("If-Match".into()),
+        };
+        same(
+            ServiceError::PreconditionFailed {
+                current: Some("\"lcc-1.3\"".into()),
+            },
+            precondition("If-Match does not match the connector's current version \"lcc-1.3\"; read it again and retry"),
+        );
+        same(
+            ServiceError::PreconditionFailed { current: None },
+            precondition("If-Match was given but the connector does not exist"),
+        );
+        same(
+            ServiceError::IdempotencyKeyReused,
+            ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "idempotency_key_reused",
+                title: "Idempotency Key Reused",
+                detail: "this Idempotency-Key was used for a different request; use a new key"
+                    .into(),
+                field: Some("Idempotency-Key".into()),
+            },
+        );
+        same(
+            ServiceError::NotStopped("c".into()),
+            ApiError::bad_request("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/c/stop' endpoint"),
+        );
+        same(
+            ServiceError::OffsetsRequestFailed("no such topic".into()),
+            ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "offsets_request_failed",
+                title: "Internal Server Error",
+                detail: "no such topic".into(),
+                field: None,
+            },
+        );
+        same(
+            ServiceError::TimedOut,
+            ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "request_timed_out",
+                title: "Internal Server Error",
+                detail: "Request timed out".into(),
+                field: None,
+            },
+        );
+        same(
+            ServiceError::Db(sqlx::Error::RowNotFound),
+            ApiError::internal("database"),
+        );
+        same(
+            ServiceError::Internal("sealed secret is malformed".into()),
+            ApiError::internal("sealed secret is malformed"),
+        );
+        // Never reached (every move of a target state is legal), but a
+        // conflict with the connector's state if the table ever says no.
+        let e = ApiError::from(ServiceError::IllegalTransition {
+            from: TargetState::Stopped,
+            to: TargetState::Paused,
+        });
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "conflict"));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod lifecycle;
 pub mod provider;
 pub mod reconciler;
 pub mod rotate;
+pub mod schema_registry;
 pub mod secrets;
 pub mod server;
+pub mod service;
 pub mod store;

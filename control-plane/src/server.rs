@@ -17,6 +17,7 @@ use crate::provider::process::{ProcessProvider, ProcessSettings};
 use crate::provider::static_pool::StaticPool;
 use crate::provider::WorkerProvider;
 use crate::reconciler::{housekeeping, Reconciler, ReconcilerSettings};
+use crate::service::connectors::ConnectorService;
 use crate::store;
 
 fn default_worker_binary() -> PathBuf {
@@ -109,21 +110,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         pool.clone(),
         Arc::clone(&assignment_changes),
     ));
+    let secrets = Arc::new(
+        args.access
+            .keys
+            .secret_box()
+            .context("TRIBUTARY_SECRETS_KEY")?,
+    );
+    let access =
+        Arc::new(crate::auth::AccessControl::from_args(&args.access).context("access settings")?);
+    let connectors = Arc::new(ConnectorService::new(
+        pool.clone(),
+        Arc::clone(&secrets),
+        Arc::new(args.egress_allow.clone()),
+        access.quotas.clone(),
+    ));
     let state = AppState {
         assignment_changes,
         pool: pool.clone(),
         keys: Arc::new(KeyVerifier::default()),
-        secrets: Arc::new(
-            args.access
-                .keys
-                .secret_box()
-                .context("TRIBUTARY_SECRETS_KEY")?,
-        ),
-        access: Arc::new(
-            crate::auth::AccessControl::from_args(&args.access).context("access settings")?,
-        ),
+        secrets,
+        access,
+        connectors,
         public_url: args.public_url().into(),
-        egress: Arc::new(args.egress_allow.clone()),
         worker_token: worker_token.into(),
         lease: args.lease(),
         heartbeat: args.heartbeat(),

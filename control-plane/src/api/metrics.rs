@@ -13,6 +13,7 @@ use axum::{Extension, Router};
 use super::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::store;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
@@ -59,52 +60,15 @@ async fn metrics(
     if !who.operator {
         return Err(ApiError::not_found("not found"));
     }
-    let pool = &state.pool;
-    let leader: Option<(i64, String)> =
-        sqlx::query_as("SELECT epoch, holder FROM reconciler_leader WHERE id = 1")
-            .fetch_optional(pool)
-            .await?;
-    let workers: Vec<(bool, bool, i64)> = sqlx::query_as(
-        "SELECT draining, lease_expires_at > now(), count(*) FROM workers GROUP BY 1, 2",
-    )
-    .fetch_all(pool)
-    .await?;
-    let tasks: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, count(*) FROM tasks GROUP BY state ORDER BY state")
-            .fetch_all(pool)
-            .await?;
-    let connectors: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT target_state, count(*) FROM connectors GROUP BY target_state ORDER BY target_state",
-    )
-    .fetch_all(pool)
-    .await?;
-    let records: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT c.id, c.connector_type, COALESCE(sum(t.records), 0)::bigint
-         FROM connectors c LEFT JOIN tasks t ON t.connector_id = c.id GROUP BY c.id, c.connector_type ORDER BY c.id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let scaling: (i64,) = sqlx::query_as("SELECT count(*) FROM scaling_events")
-        .fetch_one(pool)
-        .await?;
-    // The last decision of each worker pool.
-    let desired: Vec<(Option<String>, i32)> = sqlx::query_as(
-        "SELECT DISTINCT ON (pool) pool, to_count FROM scaling_events ORDER BY pool, id DESC",
-    )
-    .fetch_all(pool)
-    .await?;
-    let restarts: (i64,) =
-        sqlx::query_as("SELECT COALESCE(sum(restart_attempts), 0)::bigint FROM tasks")
-            .fetch_one(pool)
-            .await?;
-
+    let fleet = store::metrics::fleet(&state.pool).await?;
     let mut out = String::new();
     family(
         &mut out,
         "tributary_reconciler_leader_epoch",
         "gauge",
         "Epoch of the current reconciler leader (fences stale leaders).",
-        &leader
+        &fleet
+            .leader
             .iter()
             .map(|(e, h)| (format!("holder=\"{}\"", label(h)), *e as f64))
             .collect::<Vec<_>>(),
@@ -114,7 +78,8 @@ async fn metrics(
         "tributary_workers",
         "gauge",
         "Registered workers by lease and draining state.",
-        &workers
+        &fleet
+            .workers
             .iter()
             .map(|(draining, live, n)| {
                 (
@@ -132,9 +97,10 @@ async fn metrics(
         "tributary_tasks",
         "gauge",
         "Tasks by reported state.",
-        &tasks
+        &fleet
+            .tasks
             .iter()
-            .map(|(s, n)| (format!("state=\"{}\"", label(s)), *n as f64))
+            .map(|(s, n)| (format!("state=\"{}\"", label(s.as_str())), *n as f64))
             .collect::<Vec<_>>(),
     );
     family(
@@ -142,9 +108,10 @@ async fn metrics(
         "tributary_connectors",
         "gauge",
         "Connectors by target state.",
-        &connectors
+        &fleet
+            .connectors
             .iter()
-            .map(|(s, n)| (format!("target_state=\"{}\"", label(s)), *n as f64))
+            .map(|(s, n)| (format!("target_state=\"{}\"", label(s.as_str())), *n as f64))
             .collect::<Vec<_>>(),
     );
     family(
@@ -152,7 +119,8 @@ async fn metrics(
         "tributary_connector_records",
         "gauge",
         "Records produced (source) or delivered (sink) by the running task incarnations.",
-        &records
+        &fleet
+            .records
             .iter()
             .map(|(id, kind, n)| {
                 (
@@ -167,14 +135,15 @@ async fn metrics(
         "tributary_scaling_decisions_total",
         "counter",
         "Scaling decisions taken by the reconciler.",
-        &[(String::new(), scaling.0 as f64)],
+        &[(String::new(), fleet.scaling_decisions as f64)],
     );
     family(
         &mut out,
         "tributary_workers_desired",
         "gauge",
         "Worker count asked of the provider by the last scaling decision, per worker pool.",
-        &desired
+        &fleet
+            .desired_workers
             .iter()
             .map(|(p, n)| {
                 (
@@ -189,7 +158,7 @@ async fn metrics(
         "tributary_task_restart_attempts",
         "gauge",
         "Automatic restart attempts of currently failing tasks.",
-        &[(String::new(), restarts.0 as f64)],
+        &[(String::new(), fleet.restart_attempts as f64)],
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }

@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, api_keys::KeyVerifier};
 use crate::error::connect_error_shape;
+use crate::service::connectors::ConnectorService;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -43,8 +44,8 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretBox>,
     /// Rate limits, body limit, quotas, token issuers.
     pub access: Arc<auth::AccessControl>,
-    /// Which hosts connector configs may name (`TRIBUTARY_EGRESS_ALLOW`).
-    pub egress: Arc<tributary_data_plane::connectors::egress::EgressPolicy>,
+    /// Every connector operation, for every face of the API.
+    pub connectors: Arc<ConnectorService>,
 }
 
 pub fn router(state: AppState) -> Router {

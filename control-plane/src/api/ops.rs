@@ -19,7 +19,7 @@ use super::v2::timestamp;
 use super::AppState;
 use crate::auth::{authz, Principal};
 use crate::error::ApiError;
-use crate::store::workers;
+use crate::store::{ops, workers};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -70,11 +70,7 @@ async fn list_workers(
 ) -> Result<Json<Value>, ApiError> {
     operator_only(&who)?;
     let rows = workers::list(&state.pool).await?;
-    let loads: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT worker_id, count(*) FROM tasks WHERE worker_id IS NOT NULL GROUP BY worker_id",
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    let loads = ops::worker_loads(&state.pool).await?;
     let data: Vec<Value> = rows
         .iter()
         .map(|w| {
@@ -117,28 +113,12 @@ async fn reconciler(
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Value>, ApiError> {
     operator_only(&who)?;
-    let leader: Option<(i64, String, chrono::DateTime<chrono::Utc>)> =
-        sqlx::query_as("SELECT epoch, holder, acquired_at FROM reconciler_leader WHERE id = 1")
-            .fetch_optional(&state.pool)
-            .await?;
-    // (at, from, to, reason, pool)
-    type EventRow = (
-        chrono::DateTime<chrono::Utc>,
-        i32,
-        i32,
-        String,
-        Option<String>,
-    );
-    let events: Vec<EventRow> =
-        sqlx::query_as(
-            "SELECT at, from_count, to_count, reason, pool FROM scaling_events ORDER BY id DESC LIMIT 20",
-        )
-        .fetch_all(&state.pool)
-        .await?;
+    let leader = ops::leader(&state.pool).await?;
+    let events = ops::scaling_events(&state.pool, 20).await?;
     Ok(Json(json!({
-        "leader": leader.map(|(epoch, holder, at)| json!({"epoch": epoch, "holder": holder, "acquired_at": timestamp(&at)})),
-        "scaling_events": events.iter().map(|(at, from, to, reason, pool)| json!({
-            "at": timestamp(at), "from": from, "to": to, "reason": reason, "pool": pool
+        "leader": leader.map(|l| json!({"epoch": l.epoch, "holder": l.holder, "acquired_at": timestamp(&l.acquired_at)})),
+        "scaling_events": events.iter().map(|e| json!({
+            "at": timestamp(&e.at), "from": e.from_count, "to": e.to_count, "reason": e.reason, "pool": e.pool
         })).collect::<Vec<_>>(),
     })))
 }
@@ -172,11 +152,7 @@ async fn read_organization_pool(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     operator_only(&who)?;
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT display_name, dedicated_pool FROM organizations WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&state.pool)
-            .await?;
+    let row = ops::organization_pool(&state.pool, &id).await?;
     let (name, pool) = row.ok_or_else(|| ApiError::not_found("organization not found"))?;
     Ok(Json(organization_pool_json(&id, &name, pool.as_deref())))
 }
@@ -233,15 +209,9 @@ async fn update_organization_pool(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let name: Option<String> = sqlx::query_scalar(
-        "UPDATE organizations SET dedicated_pool = $2, updated_at = now() WHERE id = $1
-         RETURNING display_name",
-    )
-    .bind(&id)
-    .bind(&pool)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let name = name.ok_or_else(|| ApiError::not_found("organization not found"))?;
+    let name = ops::set_organization_pool(&mut tx, &id, pool.as_deref())
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization not found"))?;
     crate::store::notify_reconciler(&mut *tx, "worker pool changed").await?;
     tx.commit().await?;
     tracing::info!(org = %id, pool = pool.as_deref().unwrap_or("shared"), "organization worker pool set");

@@ -213,12 +213,17 @@ pub async fn require(
     if has_grant(pool, &Scope::new(who, roles), target, Reach::Covering).await? {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "{} may not {what}: it needs one of the roles {} on this resource",
-            who.binding_principal(),
-            roles.join(", ")
-        )))
+        Err(ApiError::forbidden(refusal(who, roles, what)))
     }
+}
+
+/// Why `who` may not do `what`: it lacks all of `roles` on the resource.
+pub fn refusal(who: &Principal, roles: &[&str], what: &str) -> String {
+    format!(
+        "{} may not {what}: it needs one of the roles {} on this resource",
+        who.binding_principal(),
+        roles.join(", ")
+    )
 }
 
 /// 403 unless the caller is an OrganizationAdmin of its organization.
@@ -289,72 +294,11 @@ pub struct CrnScope {
     pub connector: Option<String>,
 }
 
-/// The single gate of the Connect v1 API (`scoped_cluster`): the cluster
-/// named in the path, if the caller may act on it as this request asks.
-///
-/// * The environment and cluster must be visible (else 404 naming which).
-/// * A request naming a connector needs a binding covering that connector
-///   (or its cluster, environment, organization); else 404 for the connector.
-/// * Writes (anything but GET/HEAD and config validation) need
-///   OrganizationAdmin, EnvironmentAdmin, CloudClusterAdmin or
-///   ConnectManager on the cluster (or on the named connector); else 403.
-/// * Creating a connector checks the connectors-per-cluster and
-///   tasks-per-organization quotas (402).
-pub async fn connect_cluster(
-    state: &crate::api::AppState,
-    who: &Principal,
-    env: &str,
-    cluster: &str,
-) -> Result<crate::store::tenancy::Cluster, ApiError> {
-    use crate::store::tenancy;
-    let pool = &state.pool;
-    let read = Scope::read(who);
-    if tenancy::get_environment_scoped(pool, &read, env)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found(format!("environment {env} not found")));
-    }
-    let c = tenancy::get_cluster_scoped(pool, &read, Some(env), cluster)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("cluster {cluster} not found in environment {env}"))
-        })?;
-    let name = who.request.connector_name();
-    let target = Target {
-        env: Some(env),
-        cluster: Some(cluster),
-        connector: name.as_deref(),
-    };
-    if let Some(n) = &name {
-        if !has_grant(pool, &read, target, Reach::Covering).await? {
-            return Err(ApiError::not_found(format!("Connector {n} not found")));
-        }
-    }
-    if who.request.is_write() {
-        let what = match &name {
-            Some(n) => format!("change connector {n}"),
-            None => format!("change connectors of cluster {cluster}"),
-        };
-        require(pool, who, CONNECT_WRITE, target, &what).await?;
-        let creates = who.request.creates_connector()
-            || (name.is_some()
-                && who.request.method == axum::http::Method::PUT
-                && who.request.path.ends_with("/config")
-                && !connector_exists(pool, &who.org_id, cluster, name.as_deref()).await?);
-        if creates {
-            let q = &state.access.quotas;
-            q.check_connectors(pool, &who.org_id, cluster).await?;
-            q.check_tasks(pool, &who.org_id, 1).await?;
-        }
-    }
-    Ok(c)
-}
-
 /// Of `names` (connectors of `cluster` in `env`), those the caller may see:
 /// all of them for a binding on the cluster or above, else those its
 /// connector-scoped bindings (`…/connector=orders-*`) cover. For the
-/// Connect list endpoints, after [`connect_cluster`] admitted the request.
+/// connector lists, after the connector service admitted the caller
+/// (`service::connectors::ConnectorService::admit`).
 pub async fn visible_connectors(
     pool: &PgPool,
     who: &Principal,
@@ -385,22 +329,6 @@ pub async fn visible_connectors(
     .bind(cluster)
     .bind(&names)
     .fetch_all(pool)
-    .await
-}
-
-async fn connector_exists(
-    pool: &PgPool,
-    org: &str,
-    cluster: &str,
-    name: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM connectors WHERE org_id = $1 AND cluster_id = $2 AND name = $3)",
-    )
-    .bind(org)
-    .bind(cluster)
-    .bind(name)
-    .fetch_one(pool)
     .await
 }
 

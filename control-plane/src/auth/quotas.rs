@@ -11,11 +11,31 @@ use crate::error::ApiError;
 
 pub type Quotas = QuotaArgs;
 
-fn exceeded(quota: &str, limit: i64, what: &str) -> ApiError {
-    ApiError::quota_exceeded(
-        quota,
-        format!("The request would exceed the quota of {limit} {what}"),
-    )
+/// Why a count quota check refused (or could not decide).
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    /// Adding one more would pass `limit` (`quota` names it, `what` counts).
+    #[error("The request would exceed the quota of {limit} {what}")]
+    Exceeded {
+        quota: &'static str,
+        limit: i64,
+        what: &'static str,
+    },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<QuotaError> for ApiError {
+    fn from(e: QuotaError) -> Self {
+        match e {
+            QuotaError::Exceeded { quota, .. } => ApiError::quota_exceeded(quota, e.to_string()),
+            QuotaError::Db(e) => e.into(),
+        }
+    }
+}
+
+fn exceeded(quota: &'static str, limit: i64, what: &'static str) -> QuotaError {
+    QuotaError::Exceeded { quota, limit, what }
 }
 
 async fn at_most(
@@ -34,7 +54,7 @@ async fn at_most(
 }
 
 impl QuotaArgs {
-    pub async fn check_environments(&self, pool: &PgPool, org: &str) -> Result<(), ApiError> {
+    pub async fn check_environments(&self, pool: &PgPool, org: &str) -> Result<(), QuotaError> {
         let l = self.environments_per_org;
         if !at_most(
             pool,
@@ -59,7 +79,7 @@ impl QuotaArgs {
         pool: &PgPool,
         org: &str,
         env: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), QuotaError> {
         let l = self.clusters_per_environment;
         let sql = "SELECT count(*) FROM kafka_clusters WHERE org_id = $1 AND environment_id = $2";
         if !at_most(pool, sql, &[org, env], 1, l).await? {
@@ -72,7 +92,7 @@ impl QuotaArgs {
         Ok(())
     }
 
-    pub async fn check_service_accounts(&self, pool: &PgPool, org: &str) -> Result<(), ApiError> {
+    pub async fn check_service_accounts(&self, pool: &PgPool, org: &str) -> Result<(), QuotaError> {
         let l = self.service_accounts_per_org;
         let sql = "SELECT count(*) FROM service_accounts WHERE org_id = $1";
         if !at_most(pool, sql, &[org], 1, l).await? {
@@ -85,7 +105,7 @@ impl QuotaArgs {
         Ok(())
     }
 
-    pub async fn check_api_keys(&self, pool: &PgPool, org: &str) -> Result<(), ApiError> {
+    pub async fn check_api_keys(&self, pool: &PgPool, org: &str) -> Result<(), QuotaError> {
         let l = self.api_keys_per_org;
         let sql = "SELECT count(*) FROM api_keys WHERE org_id = $1";
         if !at_most(pool, sql, &[org], 1, l).await? {
@@ -100,7 +120,7 @@ impl QuotaArgs {
         pool: &PgPool,
         org: &str,
         cluster: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), QuotaError> {
         let l = self.connectors_per_cluster;
         let sql = "SELECT count(*) FROM connectors WHERE org_id = $1 AND cluster_id = $2";
         if !at_most(pool, sql, &[org, cluster], 1, l).await? {
@@ -116,7 +136,12 @@ impl QuotaArgs {
     /// Before connectors asking for `adding` more tasks are created (or a
     /// connector's `tasks.max` grows by `adding`). Counts each connector's
     /// `tasks.max` (1 when unset or not a number).
-    pub async fn check_tasks(&self, pool: &PgPool, org: &str, adding: i64) -> Result<(), ApiError> {
+    pub async fn check_tasks(
+        &self,
+        pool: &PgPool,
+        org: &str,
+        adding: i64,
+    ) -> Result<(), QuotaError> {
         let l = self.tasks_per_org;
         let sql = "SELECT COALESCE(sum(CASE WHEN config->>'tasks.max' ~ '^[0-9]{1,6}$'
                                             THEN (config->>'tasks.max')::bigint ELSE 1 END), 0)::bigint

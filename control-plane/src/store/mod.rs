@@ -4,13 +4,16 @@
 
 pub mod audit;
 pub mod connectors;
-pub mod housekeeping;
 pub mod iam;
+pub mod idempotency;
 pub mod leadership;
+pub mod metrics;
 pub mod offsets;
+pub mod ops;
 pub mod schemas;
 pub mod tasks;
 pub mod tenancy;
+pub mod topics;
 pub mod workers;
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! `GET /`, `/connectors…`: upstream's shapes and codes around the Connect v1
-//! face's core operations.
+//! `GET /`, `/connectors…`: upstream's shapes and codes around the connector
+//! service's operations.
 
 use std::collections::BTreeMap;
 
@@ -14,11 +14,12 @@ use super::{
     config_values, connector_url, full_config, info_json, name_mismatch, status_json,
     task_state_json, AppState, ClusterPath, ConnectorPath, KAFKA_CONNECT_VERSION,
 };
-use crate::api::connect::{self, config, connectors, lifecycle, tasks, view};
+use crate::api::connect::{if_match, tasks, view};
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::store::connectors as store;
+use crate::lifecycle::{ConnectorState, TargetState, TaskState};
+use crate::service::connectors::{Access, Admitted, Answer, CreateConnector, Status, Written};
 
 /// `GET /`: upstream's `ServerInfo`; `kafka_cluster_id` is the cluster's id.
 #[utoipa::path(
@@ -40,11 +41,14 @@ pub async fn server_info(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id)): ClusterPath,
 ) -> Result<Json<Value>, ApiError> {
-    let cluster = connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let at = state
+        .connectors
+        .admit(&who, &env, &cluster_id, Access::Cluster)
+        .await?;
     Ok(Json(json!({
         "version": KAFKA_CONNECT_VERSION,
         "commit": format!("tributary-{}", env!("CARGO_PKG_VERSION")),
-        "kafka_cluster_id": cluster.id,
+        "kafka_cluster_id": at.cluster().id,
     })))
 }
 
@@ -67,7 +71,10 @@ pub async fn health(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id)): ClusterPath,
 ) -> Result<Json<Value>, ApiError> {
-    connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    state
+        .connectors
+        .admit(&who, &env, &cluster_id, Access::Cluster)
+        .await?;
     Ok(Json(json!({
         "status": "healthy",
         "message": "Worker has completed startup and is ready to handle requests.",
@@ -116,16 +123,17 @@ pub async fn list(
     Path((env, cluster_id)): ClusterPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let cluster = connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let svc = &state.connectors;
+    let at = svc.admit(&who, &env, &cluster_id, Access::Cluster).await?;
     let (with_status, with_info) = expansions(query.as_deref());
-    let list = connectors::visible_connectors(&state, &who, &env, &cluster, None, None).await?;
+    let list = svc.list(&at, None, None).await?;
     if !with_status && !with_info {
         return Ok(Json(json!(list
             .iter()
             .map(|c| &c.name)
             .collect::<Vec<_>>())));
     }
-    let tasks = connectors::tasks_by_connector(&state, &list).await?;
+    let tasks = svc.tasks_by_connector(&list).await?;
     let mut out = Map::new();
     for c in &list {
         let mine = tasks.get(&c.id).map(Vec::as_slice).unwrap_or_default();
@@ -134,7 +142,7 @@ pub async fn list(
             entry.insert("status".into(), status_json(c, mine));
         }
         if with_info {
-            entry.insert("info".into(), info_json(c, &cluster, mine.len()));
+            entry.insert("info".into(), info_json(c, at.cluster(), mine.len()));
         }
         out.insert(c.name.clone(), Value::Object(entry));
     }
@@ -177,7 +185,8 @@ pub async fn create(
     Path((env, cluster_id)): ClusterPath,
     ApiJson(req): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
-    let cluster = connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let svc = &state.connectors;
+    let at = svc.admit(&who, &env, &cluster_id, Access::Create).await?;
     // Upstream trims the name.
     let name = req.name.as_deref().unwrap_or("").trim().to_string();
     let config = full_config(
@@ -189,33 +198,41 @@ pub async fn create(
             return Err(name_mismatch(included, &name));
         }
     }
-    let initial = match req.initial_state.as_deref().map(str::to_ascii_uppercase) {
+    let initial_state = match req.initial_state.as_deref() {
         None => None,
-        Some(s) if s == "RUNNING" => None,
-        Some(s) if s == "PAUSED" || s == "STOPPED" => Some(s),
-        Some(other) => {
-            return Err(ApiError::invalid_field(
-                "initial_state",
-                format!("initial_state must be RUNNING, PAUSED or STOPPED, not {other}"),
-            ))
-        }
+        Some(s) => match TargetState::parse(&s.to_ascii_uppercase()) {
+            Some(TargetState::Running) => None,
+            Some(other) => Some(other),
+            None => {
+                return Err(ApiError::invalid_field(
+                    "initial_state",
+                    format!(
+                        "initial_state must be {}, {} or {}, not {}",
+                        TargetState::Running,
+                        TargetState::Paused,
+                        TargetState::Stopped,
+                        s.to_ascii_uppercase()
+                    ),
+                ))
+            }
+        },
     };
-    let (plugin, config) = connectors::prepare_new(&state, &name, config).await?;
-    let mut tx = state.pool.begin().await?;
-    let (mut created, n_tasks) =
-        connectors::insert_connector(&mut tx, &state, &who, &env, &cluster, plugin, &config)
-            .await?;
-    if let Some(target) = &initial {
-        let target = crate::lifecycle::TargetState::parse(target)
-            .ok_or_else(|| ApiError::internal(format!("unknown target state {target}")))?;
-        created = store::set_target_state(&mut tx, &created.id, target).await?;
-    }
-    tx.commit().await?;
+    let new = CreateConnector {
+        name: name.clone(),
+        config,
+        initial_state,
+    };
+    let answer = svc
+        .create(&at, new, None, |w| Answer {
+            status: StatusCode::CREATED.as_u16(),
+            body: info_json(&w.connector, at.cluster(), w.n_tasks),
+        })
+        .await?;
     let location = connector_url(&state, &env, &cluster_id, &name);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(info_json(&created, &cluster, n_tasks)),
+        Json(answer.body),
     )
         .into_response())
 }
@@ -240,8 +257,16 @@ pub async fn read(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (cluster, c, tasks) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    Ok(Json(info_json(&c, &cluster, tasks.len())))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    Ok(Json(info_json(
+        &got.connector,
+        at.cluster(),
+        got.tasks.len(),
+    )))
 }
 
 /// `DELETE /connectors/{name}`: 204.
@@ -266,7 +291,11 @@ pub async fn delete(
     Path((env, cluster_id, name)): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    connectors::delete_connector(&state, &who, &env, &cluster_id, &name, &headers).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    svc.delete(&at, &name, if_match(&headers).as_ref()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -290,16 +319,22 @@ pub async fn read_config(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (cluster, c, _) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let c = svc.get(&at, &name).await?.connector;
     Ok(Json(Value::Object(view::visible_config(
-        &c.config, &c.class, &cluster,
+        &c.config,
+        &c.class,
+        at.cluster(),
     ))))
 }
 
-fn written(state: &AppState, env: &str, w: config::Written) -> Response {
-    let body = Json(info_json(&w.connector, &w.cluster, w.n_tasks));
+fn written(state: &AppState, at: &Admitted<'_>, w: Written) -> Response {
+    let body = Json(info_json(&w.connector, at.cluster(), w.n_tasks));
     if w.created {
-        let location = connector_url(state, env, &w.cluster.id, &w.connector.name);
+        let location = connector_url(state, at.env(), &at.cluster().id, &w.connector.name);
         (StatusCode::CREATED, [(header::LOCATION, location)], body).into_response()
     } else {
         (StatusCode::OK, body).into_response()
@@ -342,15 +377,14 @@ pub async fn put_config(
             return Err(name_mismatch(included, &name));
         }
     }
-    let w = config::write_config(
-        &state,
-        &who,
-        (env.clone(), cluster_id, name),
-        &headers,
-        |_| Ok(body),
-    )
-    .await?;
-    Ok(written(&state, &env, w))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Put(&name))
+        .await?;
+    let w = svc
+        .put_config(&at, &name, body, if_match(&headers).as_ref())
+        .await?;
+    Ok(written(&state, &at, w))
 }
 
 /// `PATCH /connectors/{name}/config` (KIP-477): merges; `null` removes a key.
@@ -386,18 +420,16 @@ pub async fn patch_config(
             return Err(name_mismatch(included, &name));
         }
     }
-    let url_name = name.clone();
-    let w = config::write_config(
-        &state,
-        &who,
-        (env.clone(), cluster_id, name),
-        &headers,
-        |stored| config::merge_patch(stored, &url_name, patch),
-    )
-    .await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    let w = svc
+        .patch_config(&at, &name, patch, if_match(&headers).as_ref())
+        .await?;
     Ok((
         StatusCode::OK,
-        Json(info_json(&w.connector, &w.cluster, w.n_tasks)),
+        Json(info_json(&w.connector, at.cluster(), w.n_tasks)),
     )
         .into_response())
 }
@@ -421,8 +453,12 @@ pub async fn status(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, c, tasks) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    Ok(Json(status_json(&c, &tasks)))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    Ok(Json(status_json(&got.connector, &got.tasks)))
 }
 
 /// `PUT /connectors/{name}/pause`: 202.
@@ -448,7 +484,7 @@ pub async fn pause(
     Path(path): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    lifecycle::set_target_state(&state, &who, path, &headers, "PAUSED").await?;
+    set_target_state(&state, &who, path, &headers, TargetState::Paused).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -475,7 +511,7 @@ pub async fn resume(
     Path(path): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    lifecycle::set_target_state(&state, &who, path, &headers, "RUNNING").await?;
+    set_target_state(&state, &who, path, &headers, TargetState::Running).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -502,8 +538,25 @@ pub async fn stop(
     Path(path): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    lifecycle::set_target_state(&state, &who, path, &headers, "STOPPED").await?;
+    set_target_state(&state, &who, path, &headers, TargetState::Stopped).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Pause, resume and stop.
+async fn set_target_state(
+    state: &AppState,
+    who: &Principal,
+    (env, cluster_id, name): (String, String, String),
+    headers: &HeaderMap,
+    target: TargetState,
+) -> Result<(), ApiError> {
+    let svc = &state.connectors;
+    let at = svc
+        .admit(who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    svc.set_target_state(&at, &name, target, if_match(headers).as_ref())
+        .await?;
+    Ok(())
 }
 
 /// A boolean query parameter read as JAX-RS reads a `Boolean`: `true` in
@@ -537,20 +590,24 @@ fn flag(query: Option<&str>, name: &str) -> bool {
 pub async fn restart(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(path): ConnectorPath,
+    Path((env, cluster_id, name)): ConnectorPath,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let include_tasks = flag(query.as_deref(), "includeTasks");
     let only_failed = flag(query.as_deref(), "onlyFailed");
-    let r = lifecycle::restart_connector(&state, &who, path, include_tasks, only_failed).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    let r = svc.restart(&at, &name, include_tasks, only_failed).await?;
     if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let mut body = status_json(&r.connector, &r.tasks);
     // AbstractHerder.buildRestartPlan: the connector restarts unless only
     // failed instances do and it has not failed.
-    if !only_failed || body["connector"]["state"] == "FAILED" {
-        body["connector"]["state"] = json!("RESTARTING");
+    if !only_failed || Status::of(&r.connector, &r.tasks).state == ConnectorState::Failed {
+        body["connector"]["state"] = json!(TaskState::Restarting);
     }
     if let Some(list) = body["tasks"].as_array_mut() {
         for t in list {
@@ -558,7 +615,7 @@ pub async fn restart(
                 .as_i64()
                 .is_some_and(|id| r.restarted.iter().any(|n| i64::from(*n) == id));
             if restarted {
-                t["state"] = json!("RESTARTING");
+                t["state"] = json!(TaskState::Restarting);
             }
         }
     }
@@ -585,8 +642,16 @@ pub async fn tasks(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (cluster, c, list) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    Ok(Json(tasks::task_infos(&cluster, &c, &list)))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    Ok(Json(tasks::task_infos(
+        at.cluster(),
+        &got.connector,
+        &got.tasks,
+    )))
 }
 
 /// A task id from a path; like JAX-RS's failed `@PathParam Integer`, a
@@ -619,11 +684,17 @@ pub async fn task_status(
     Path((env, cluster_id, name, task)): Path<(String, String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let n = task_number(&task)?;
-    let (_, c, list) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    let t = list
-        .iter()
-        .find(|t| t.task_id == n)
-        .ok_or_else(|| ApiError::not_found(format!("No status found for task {}-{n}", c.name)))?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    let t = got.tasks.iter().find(|t| t.task_id == n).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "No status found for task {}-{n}",
+            got.connector.name
+        ))
+    })?;
     Ok(Json(task_state_json(t)))
 }
 
@@ -648,7 +719,11 @@ pub async fn restart_task(
     Path((env, cluster_id, name, task)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     let n = task_number(&task)?;
-    if !tasks::restart_task(&state, &who, (env, cluster_id, name.clone()), n).await? {
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    if !svc.restart_task(&at, &name, n).await? {
         return Err(ApiError::not_found(format!("Unknown task: {name}-{n}")));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -673,9 +748,12 @@ pub async fn topics(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, c, _) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    let topics = tasks::active_topics(&state, &c).await?;
-    Ok(Json(json!({ c.name.clone(): { "topics": topics } })))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let (c, topics) = svc.active_topics(&at, &name).await?;
+    Ok(Json(json!({ c.name: { "topics": topics } })))
 }
 
 /// `PUT /connectors/{name}/topics/reset`: 202.
@@ -698,8 +776,11 @@ pub async fn reset_topics(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Response, ApiError> {
-    let (_, c, _) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    tasks::reset_active_topics(&state, &c).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    svc.reset_topics(&at, &name).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

@@ -4,11 +4,11 @@
 //! bodies (`{"error_code","message"}`), so that existing Kafka Connect
 //! clients and tools pointed at that base URL work unchanged.
 //!
-//! Every operation is the Connect v1 face's core operation
-//! ([`crate::api::connect`]): this module only adapts shapes and codes.
+//! Every operation is the connector service's ([`crate::service::connectors`]),
+//! as for Connect v1: this module only adapts shapes and codes.
 //! Authentication and authorization are the same as Connect v1's (the
-//! tenant gate, then `scoped_cluster`, which reads the connector name out of
-//! compat paths too). Where upstream and this service differ:
+//! tenant gate, then the service's admission to the cluster). Where
+//! upstream and this service differ:
 //!
 //! * Writes record desired state and never answer 409 for a rebalance.
 //! * Config values of password-typed keys are returned masked
@@ -34,6 +34,8 @@ use serde_json::{json, Value};
 use super::AppState;
 use crate::api::connect::view;
 use crate::error::ApiError;
+use crate::lifecycle::{ConnectorState, TargetState, TaskState};
+use crate::service::connectors::Status;
 use crate::store::connectors::{ConfigMap, Connector, Task};
 use crate::store::tenancy::Cluster;
 
@@ -182,34 +184,24 @@ fn full_config(raw: BTreeMap<String, Value>) -> Result<ConfigMap, ApiError> {
         .collect())
 }
 
-/// Upstream's connector state for this service's derived one.
-fn upstream_state(state: &str) -> &'static str {
+/// Upstream's connector state (its `AbstractStatus.State`, whose names our
+/// task states share) for this service's derived one.
+fn upstream_state(state: ConnectorState) -> &'static str {
     match state {
-        "RUNNING" | "DEGRADED" => "RUNNING",
-        "PAUSED" => "PAUSED",
-        "STOPPED" => "STOPPED",
-        "FAILED" => "FAILED",
-        "RESTARTING" => "RESTARTING",
-        _ => "UNASSIGNED",
+        ConnectorState::Running | ConnectorState::Degraded => TaskState::Running.as_str(),
+        ConnectorState::Paused => TaskState::Paused.as_str(),
+        ConnectorState::Stopped => TargetState::Stopped.as_str(),
+        ConnectorState::Failed => TaskState::Failed.as_str(),
+        ConnectorState::Provisioning => TaskState::Unassigned.as_str(),
     }
 }
 
-/// Upstream's task state (task states already use upstream's names).
-fn upstream_task_state(state: &str) -> &'static str {
-    match state {
-        "RUNNING" => "RUNNING",
-        "PAUSED" => "PAUSED",
-        "FAILED" => "FAILED",
-        "RESTARTING" => "RESTARTING",
-        _ => "UNASSIGNED",
-    }
-}
-
-/// Upstream's `TaskState`: `{id, state, worker_id, trace?}` (trace only when non-empty).
+/// Upstream's `TaskState`: `{id, state, worker_id, trace?}` (trace only
+/// when non-empty). Task states already use upstream's names.
 fn task_state_json(t: &Task) -> Value {
     let mut v = json!({
         "id": t.task_id,
-        "state": upstream_task_state(t.state.as_str()),
+        "state": t.state,
         "worker_id": t.worker_id.clone().unwrap_or_default(),
     });
     if !t.trace.is_empty() {
@@ -221,19 +213,17 @@ fn task_state_json(t: &Task) -> Value {
 /// Upstream's `ConnectorStateInfo`: `{name, connector: {state, worker_id,
 /// trace?}, tasks: [TaskState], type}`.
 fn status_json(c: &Connector, tasks: &[Task]) -> Value {
-    let refs: Vec<&Task> = tasks.iter().collect();
-    let (derived, trace) = view::derived_state(c, &refs);
-    let state = upstream_state(derived);
+    let status = Status::of(c, tasks);
     let worker = tasks
         .iter()
         .find_map(|t| t.worker_id.clone())
         .unwrap_or_default();
-    let mut connector = json!({"state": state, "worker_id": worker});
-    if state == "FAILED" && !trace.is_empty() {
-        connector["trace"] = json!(trace);
+    let mut connector = json!({"state": upstream_state(status.state), "worker_id": worker});
+    if status.state == ConnectorState::Failed && !status.trace.is_empty() {
+        connector["trace"] = json!(status.trace);
     }
     // Upstream shows no tasks for a stopped connector.
-    let list: Vec<Value> = if state == "STOPPED" {
+    let list: Vec<Value> = if status.state == ConnectorState::Stopped {
         Vec::new()
     } else {
         tasks.iter().map(task_state_json).collect()
@@ -257,13 +247,21 @@ mod tests {
 
     #[test]
     fn states_read_as_upstream_ones() {
-        assert_eq!(upstream_state("PROVISIONING"), "UNASSIGNED");
-        assert_eq!(upstream_state("DEGRADED"), "RUNNING");
-        for s in ["RUNNING", "PAUSED", "STOPPED", "FAILED"] {
-            assert_eq!(upstream_state(s), s);
+        assert_eq!(upstream_state(ConnectorState::Provisioning), "UNASSIGNED");
+        assert_eq!(upstream_state(ConnectorState::Degraded), "RUNNING");
+        for s in [
+            ConnectorState::Running,
+            ConnectorState::Paused,
+            ConnectorState::Stopped,
+            ConnectorState::Failed,
+        ] {
+            assert_eq!(upstream_state(s), s.as_str());
         }
-        assert_eq!(upstream_task_state("RESTARTING"), "RESTARTING");
-        assert_eq!(upstream_task_state("whatever"), "UNASSIGNED");
+        // Task states are upstream's names.
+        assert_eq!(
+            serde_json::to_value(TaskState::Restarting).unwrap(),
+            "RESTARTING"
+        );
     }
 
     #[test]

@@ -1,26 +1,18 @@
 //! `GET|PATCH|DELETE /connectors/{name}/offsets` (KIP-875). An alter or
-//! reset is recorded as desired state through the Connect v1 face's core
-//! operation; the reconciler applies it, and the request waits (up to
+//! reset is recorded as desired state by the connector service; the
+//! reconciler applies it, and the request waits (up to
 //! [`APPLY_TIMEOUT`]) to answer with upstream's message.
 
-use std::time::{Duration, Instant};
-
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{AppState, ConnectorPath};
-use crate::api::connect::{self, offsets as core};
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::store::connectors::Connector;
-use crate::store::offsets;
-
-/// How long an alter or reset request waits for the reconciler to apply it.
-pub const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::service::connectors::{Access, OffsetsRequestKind, APPLY_TIMEOUT};
 
 /// `GET /connectors/{name}/offsets`: `{"offsets": [{partition, offset}]}`.
 #[utoipa::path(
@@ -42,8 +34,11 @@ pub async fn read(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (cluster, c, _) = connect::load(&state, &who, &env, &cluster_id, &name).await?;
-    let list = core::current_offsets(&state, &cluster, &c).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let (_, list) = svc.offsets(&at, &name).await?;
     Ok(Json(json!({ "offsets": list })))
 }
 
@@ -80,7 +75,7 @@ pub async fn alter(
     Path(path): ConnectorPath,
     ApiJson(req): ApiJson<AlterRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    modify(&state, &who, path, "PATCH", req.offsets).await
+    modify(&state, &who, path, OffsetsRequestKind::Alter, req.offsets).await
 }
 
 /// `DELETE /connectors/{name}/offsets`: 200 `{"message"}` once reset; 400
@@ -107,20 +102,16 @@ pub async fn reset(
     Extension(who): Extension<Principal>,
     Path(path): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    modify(&state, &who, path, "DELETE", None).await
-}
-
-/// Upstream's 400 for offsets of a connector that is not stopped.
-fn not_stopped(name: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-    ))
+    modify(&state, &who, path, OffsetsRequestKind::Reset, None).await
 }
 
 /// Upstream's message (AK `Worker`) for a connector whose offsets only the
 /// framework manages, as every built-in plugin's are.
-fn applied_message(kind: &str) -> String {
-    let what = if kind == "DELETE" { "reset" } else { "altered" };
+fn applied_message(kind: OffsetsRequestKind) -> String {
+    let what = match kind {
+        OffsetsRequestKind::Reset => "reset",
+        OffsetsRequestKind::Alter => "altered",
+    };
     format!("The offsets for this connector have been {what} successfully")
 }
 
@@ -128,82 +119,45 @@ async fn modify(
     state: &AppState,
     who: &Principal,
     (env, cluster_id, name): (String, String, String),
-    kind: &str,
+    kind: OffsetsRequestKind,
     offsets: Option<Vec<Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    let cluster = connect::scoped_cluster(state, who, &env, &cluster_id).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(who, &env, &cluster_id, Access::Write(&name))
+        .await?;
     let offsets = match kind {
-        "DELETE" => Vec::new(),
-        _ => offsets.filter(|o| !o.is_empty()).ok_or_else(|| {
+        OffsetsRequestKind::Reset => Vec::new(),
+        OffsetsRequestKind::Alter => offsets.filter(|o| !o.is_empty()).ok_or_else(|| {
             ApiError::bad_request(
                 "Partitions / offsets need to be provided for an alter offsets request",
             )
         })?,
     };
-    let (c, _) = core::record_request(
-        state,
-        who,
-        &cluster,
-        &name,
-        kind,
-        &offsets,
-        |c: &Connector| {
-            if c.target_state.as_str() == "STOPPED" {
-                Ok(())
-            } else {
-                Err(not_stopped(&c.name))
-            }
-        },
-    )
-    .await?;
-    let deadline = Instant::now() + APPLY_TIMEOUT;
-    loop {
-        let r = offsets::get_request(&state.pool, &c.id)
-            .await?
-            .ok_or_else(|| connect::connector_not_found(&name))?;
-        match r.phase.as_str() {
-            "APPLIED" => return Ok(Json(json!({ "message": applied_message(kind) }))),
-            "FAILED" => {
-                return Err(ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "offsets_request_failed",
-                    title: "Internal Server Error",
-                    detail: r.message,
-                    field: None,
-                })
-            }
-            _ => {}
-        }
-        if Instant::now() >= deadline {
-            // Upstream's timeout answer; the request is still applied later.
-            return Err(ApiError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                code: "request_timed_out",
-                title: "Internal Server Error",
-                detail: "Request timed out".into(),
-                field: None,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (c, _) = svc
+        .request_offsets(&at, &name, kind, &offsets, true)
+        .await?;
+    svc.await_offsets_request(&c, APPLY_TIMEOUT).await?;
+    Ok(Json(json!({ "message": applied_message(kind) })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::connectors::ServiceError;
 
     #[test]
     fn messages_are_upstreams() {
         assert_eq!(
-            applied_message("PATCH"),
+            applied_message(OffsetsRequestKind::Alter),
             "The offsets for this connector have been altered successfully"
         );
         assert_eq!(
-            applied_message("DELETE"),
+            applied_message(OffsetsRequestKind::Reset),
             "The offsets for this connector have been reset successfully"
         );
         assert_eq!(
-            not_stopped("c").detail,
+            ApiError::from(ServiceError::NotStopped("c".into())).detail,
             "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/c/stop' endpoint"
         );
     }

@@ -10,10 +10,11 @@ use serde_json::Value;
 use tributary_data_plane::connectors as catalogue;
 
 use super::{full_config, AppState};
-use crate::api::connect::{self, plugins as core};
+use crate::api::connect::plugins as core;
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::service::connectors::{find_plugin, Access};
 
 type PluginPath = Path<(String, String, String)>;
 
@@ -37,7 +38,10 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    state
+        .connectors
+        .admit(&who, &env, &cluster_id, Access::Cluster)
+        .await?;
     Ok(Json(core::plugin_list()))
 }
 
@@ -69,8 +73,11 @@ pub async fn config_defs(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, plugin)): PluginPath,
 ) -> Result<Json<Value>, ApiError> {
-    connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
-    let p = core::find_plugin(&plugin)?;
+    state
+        .connectors
+        .admit(&who, &env, &cluster_id, Access::Cluster)
+        .await?;
+    let p = find_plugin(&plugin)?;
     let defs = catalogue::definitions(p);
     Ok(Json(Value::Array(
         defs.iter()
@@ -124,9 +131,10 @@ pub async fn validate(
     Path((env, cluster_id, plugin)): PluginPath,
     ApiJson(body): ApiJson<BTreeMap<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    connect::scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let svc = &state.connectors;
+    svc.admit(&who, &env, &cluster_id, Access::Cluster).await?;
     let config = full_config(body)?;
-    let p = core::find_plugin(&plugin)?;
+    let p = find_plugin(&plugin)?;
     if let Some(included) = config.get("connector.class") {
         if catalogue::find(included).map(|q| q.class()) != Some(p.class()) {
             return Err(ApiError::bad_request(format!(
@@ -134,7 +142,7 @@ pub async fn validate(
             )));
         }
     }
-    let v = core::validate_config(&state, p, config).await;
+    let v = svc.validate_plugin_config(p, config).await;
     Ok(Json(config_infos(core::validation_json(
         p.class(),
         &v.defs,

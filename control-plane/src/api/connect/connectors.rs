@@ -1,4 +1,4 @@
-//! Connector handlers: create, list, read, status, delete, plugins.
+//! Connector handlers: create, list, read, status, delete.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,20 +8,21 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tributary_data_plane::connectors::{self as plugins, ConnectorPlugin, FieldError};
 
-use super::idempotency::Idempotency;
-use super::precondition::{check_if_match, etag_header};
-use super::{connector_not_found, load, scoped_cluster, view, AppState};
+use super::{etag_header, if_match, view, AppState};
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::store::connectors::{self as store, ConfigMap, CreateError, NewConnector, Task};
-use crate::store::notify_reconciler;
-use crate::store::tenancy::Cluster;
+use crate::service::connectors::{
+    check_name, Access, Admitted, Answer, CreateConnector, Idempotency,
+};
+use crate::store::connectors::{Connector, Task};
 
 type ClusterPath = Path<(String, String)>;
 type ConnectorPath = Path<(String, String, String)>;
+
+/// The header that makes a create safe to retry.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 #[derive(Debug, Deserialize, serde::Serialize)]
 pub struct CreateRequest {
@@ -29,84 +30,6 @@ pub struct CreateRequest {
     config: Option<BTreeMap<String, String>>,
     #[serde(default)]
     offsets: Vec<Value>,
-}
-
-/// Connector names end up in URLs, CRNs and consumer group ids.
-pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid_field(
-            "name",
-            "connector name must not be empty",
-        ));
-    }
-    if name.len() > 255 {
-        return Err(ApiError::invalid_field(
-            "name",
-            "connector name must be at most 255 characters",
-        ));
-    }
-    if name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::invalid_field(
-            "name",
-            "connector name must not contain '/' or control characters",
-        ));
-    }
-    Ok(())
-}
-
-/// Finds the plugin and validates the whole config; every problem is named.
-pub fn check_config(config: &ConfigMap) -> Result<&'static dyn ConnectorPlugin, ApiError> {
-    let class = config
-        .get("connector.class")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid_field(
-                "config/connector.class",
-                "Missing required configuration \"connector.class\"",
-            )
-        })?;
-    let plugin = plugins::find(class).ok_or_else(|| {
-        let known: Vec<&str> = plugins::catalogue().iter().map(|p| p.class()).collect();
-        ApiError::invalid_field(
-            "config/connector.class",
-            format!(
-                "Unknown connector.class \"{class}\"; available plugins: {}",
-                known.join(", ")
-            ),
-        )
-    })?;
-    let errors = plugins::validate(plugin, config);
-    if let Some(first) = errors.first() {
-        return Err(config_errors(first, &errors));
-    }
-    Ok(plugin)
-}
-
-/// [`check_config`] plus the deployment's egress policy for the hosts the
-/// config names: what every write of a config passes.
-pub(crate) async fn validate_config(
-    state: &AppState,
-    config: &ConfigMap,
-) -> Result<&'static dyn ConnectorPlugin, ApiError> {
-    let plugin = check_config(config)?;
-    let errors = state.egress.check_config(plugin, config).await;
-    if let Some(first) = errors.first() {
-        return Err(config_errors(first, &errors));
-    }
-    Ok(plugin)
-}
-
-fn config_errors(first: &FieldError, all: &[FieldError]) -> ApiError {
-    let lines: Vec<String> = all.iter().map(|e| e.to_string()).collect();
-    ApiError::invalid_field(
-        format!("config/{}", first.key),
-        format!(
-            "Connector configuration is invalid and contains the following {} error(s):\n{}",
-            all.len(),
-            lines.join("\n")
-        ),
-    )
 }
 
 #[utoipa::path(
@@ -145,13 +68,17 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
-    let idem = Idempotency::from_request(
-        &headers,
-        "POST",
-        format!("/connect/v1/environments/{env}/clusters/{cluster_id}/connectors"),
-        &req,
-    )?;
+    let svc = &state.connectors;
+    let at = svc.admit(&who, &env, &cluster_id, Access::Create).await?;
+    let idem = match headers.get(IDEMPOTENCY_KEY) {
+        Some(key) => Some(Idempotency::new(
+            key.to_str().unwrap_or(""),
+            "POST",
+            format!("/connect/v1/environments/{env}/clusters/{cluster_id}/connectors"),
+            &req,
+        )?),
+        None => None,
+    };
     let name = req
         .name
         .ok_or_else(|| ApiError::invalid_field("name", "field \"name\" is required"))?;
@@ -165,89 +92,23 @@ pub async fn create(
             "initial offsets are not supported yet; create the connector without them",
         ));
     }
-    let (plugin, config) = prepare_new(&state, &name, config).await?;
-
-    let mut tx = state.pool.begin().await?;
-    if let Some(idem) = &idem {
-        if let Some((status, body)) = idem.begin(&mut tx, &who.org_id).await? {
-            return Ok((status, Json(body)));
-        }
-    }
-    let (created, n_tasks) =
-        insert_connector(&mut tx, &state, &who, &env, &cluster, plugin, &config).await?;
-    let mut body = view::connector_json(&created, &cluster, n_tasks);
-    body["offsets"] = json!([]);
-    if let Some(idem) = &idem {
-        idem.finish(&mut tx, &who.org_id, StatusCode::CREATED, &body)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(body)))
-}
-
-/// Core of a create: checks the name, sets `config.name` (refusing a
-/// different one) and validates the config. Returns the plugin and config.
-pub(crate) async fn prepare_new(
-    state: &AppState,
-    name: &str,
-    mut config: ConfigMap,
-) -> Result<(&'static dyn ConnectorPlugin, ConfigMap), ApiError> {
-    check_name(name)?;
-    match config.get("name") {
-        Some(n) if n != name => {
-            return Err(ApiError::invalid_field(
-                "config/name",
-                format!("config.name \"{n}\" does not match the connector name \"{name}\""),
-            ))
-        }
-        _ => {
-            config.insert("name".into(), name.to_string());
-        }
-    }
-    let plugin = validate_config(state, &config).await?;
-    Ok((plugin, config))
-}
-
-/// Core of a create: stores a prepared connector (secrets sealed; 409 when
-/// the name is taken) and wakes the reconciler, in `tx`. Returns the
-/// connector and its task count.
-pub(crate) async fn insert_connector(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    state: &AppState,
-    who: &Principal,
-    env: &str,
-    cluster: &Cluster,
-    plugin: &'static dyn ConnectorPlugin,
-    config: &ConfigMap,
-) -> Result<(store::Connector, usize), ApiError> {
-    let name = config.get("name").cloned().unwrap_or_default();
-    let mut stored_config = config.clone();
-    crate::connector_secrets::seal_secrets(&mut stored_config, None, &state.secrets);
-    let created = store::create(
-        tx,
-        NewConnector {
-            org_id: &who.org_id,
-            environment_id: env,
-            cluster_id: &cluster.id,
-            name: &name,
-            class: plugin.class(),
-            connector_type: plugin.connector_type().as_str(),
-            config: &stored_config,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        CreateError::AlreadyExists(n) => {
-            ApiError::conflict(format!("Connector {n} already exists"))
-        }
-        CreateError::Db(e) => e.into(),
-    })?;
-    let n_tasks = plugin
-        .task_configs(config, plugins::max_tasks(config))
-        .len();
-    notify_reconciler(&mut **tx, "connector created").await?;
-    tracing::info!(connector = %created.id, name = %name, class = plugin.class(), "connector created");
-    Ok((created, n_tasks))
+    let new = CreateConnector {
+        name,
+        config,
+        initial_state: None,
+    };
+    let answer = svc
+        .create(&at, new, idem.as_ref(), |w| {
+            let mut body = view::connector_json(&w.connector, at.cluster(), w.n_tasks);
+            body["offsets"] = json!([]);
+            Answer {
+                status: StatusCode::CREATED.as_u16(),
+                body,
+            }
+        })
+        .await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    Ok((status, Json(answer.body)))
 }
 
 /// The `expand` values of a query string: `expand=id,info` or repeated `expand=`.
@@ -304,22 +165,21 @@ pub async fn list(
     Path((env, cluster_id)): ClusterPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let svc = &state.connectors;
+    let at = svc.admit(&who, &env, &cluster_id, Access::Cluster).await?;
     let expand = expansions(query.as_deref())?;
     let page = paging(query.as_deref())?;
-    let connectors = visible_connectors(
-        &state,
-        &who,
-        &env,
-        &cluster,
-        page.as_ref().and_then(|p| p.page_token.as_deref()),
-        page.as_ref().and_then(|p| p.page_size),
-    )
-    .await?;
+    let connectors = svc
+        .list(
+            &at,
+            page.as_ref().and_then(|p| p.page_token.as_deref()),
+            page.as_ref().and_then(|p| p.page_size),
+        )
+        .await?;
     if let Some(page) = page {
         // Opt-in pagination: Confluent's v2 list envelope.
         let size = page.size()?;
-        let total = store::count(&state.pool, &who.org_id, &cluster.id).await?;
+        let total = svc.count(&at).await?;
         let base = format!(
             "{}/connect/v1/environments/{env}/clusters/{cluster_id}/connectors{}",
             state.public_url,
@@ -333,7 +193,7 @@ pub async fn list(
         let data: Vec<Value> = if expand.is_empty() {
             connectors.iter().map(|c| json!(c.name)).collect()
         } else {
-            let expanded = expand_all(&state, &cluster, &connectors, &expand).await?;
+            let expanded = expand_all(&state, &at, &connectors, &expand).await?;
             connectors
                 .iter()
                 .map(|c| {
@@ -365,40 +225,8 @@ pub async fn list(
             .collect::<Vec<_>>())));
     }
     Ok(Json(Value::Object(
-        expand_all(&state, &cluster, &connectors, &expand).await?,
+        expand_all(&state, &at, &connectors, &expand).await?,
     )))
-}
-
-/// Core of the list endpoints: the cluster's connectors the caller may see,
-/// by name (a page of them with `after`/`limit`). A caller bound to some
-/// connectors only sees those.
-pub(crate) async fn visible_connectors(
-    state: &AppState,
-    who: &Principal,
-    env: &str,
-    cluster: &Cluster,
-    after: Option<&str>,
-    limit: Option<i64>,
-) -> Result<Vec<store::Connector>, ApiError> {
-    let mut connectors = store::list(&state.pool, &who.org_id, &cluster.id, after, limit).await?;
-    let names = connectors.iter().map(|c| c.name.clone()).collect();
-    let visible =
-        crate::auth::authz::visible_connectors(&state.pool, who, env, &cluster.id, names).await?;
-    connectors.retain(|c| visible.contains(&c.name));
-    Ok(connectors)
-}
-
-/// The tasks of each of `connectors`, by connector id, in task order.
-pub(crate) async fn tasks_by_connector(
-    state: &AppState,
-    connectors: &[store::Connector],
-) -> Result<HashMap<String, Vec<Task>>, ApiError> {
-    let ids: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
-    let mut out: HashMap<String, Vec<Task>> = HashMap::new();
-    for t in store::tasks_of(&state.pool, &ids).await? {
-        out.entry(t.connector_id.clone()).or_default().push(t);
-    }
-    Ok(out)
 }
 
 /// `page_size`/`page_token` of a list request; `None` when not paginating.
@@ -440,11 +268,12 @@ fn parse_paging(q: &str) -> Result<crate::api::v2::PageParams, ApiError> {
 /// The `?expand=` objects of each connector, keyed by name.
 async fn expand_all(
     state: &AppState,
-    cluster: &crate::store::tenancy::Cluster,
-    connectors: &[store::Connector],
+    at: &Admitted<'_>,
+    connectors: &[Connector],
     expand: &[String],
 ) -> Result<Map<String, Value>, ApiError> {
-    let tasks = tasks_by_connector(state, connectors).await?;
+    let cluster = at.cluster();
+    let tasks: HashMap<String, Vec<Task>> = state.connectors.tasks_by_connector(connectors).await?;
     let mut out = Map::new();
     for c in connectors {
         let mine: Vec<&Task> = tasks
@@ -494,10 +323,18 @@ pub async fn read(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Response, ApiError> {
-    let (cluster, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
     Ok((
-        etag_header(&c),
-        Json(view::connector_json(&c, &cluster, tasks.len())),
+        etag_header(&got.connector),
+        Json(view::connector_json(
+            &got.connector,
+            at.cluster(),
+            got.tasks.len(),
+        )),
     )
         .into_response())
 }
@@ -522,9 +359,13 @@ pub async fn status(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
-    let refs: Vec<&Task> = tasks.iter().collect();
-    Ok(Json(view::status_json(&c, &refs)))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    let refs: Vec<&Task> = got.tasks.iter().collect();
+    Ok(Json(view::status_json(&got.connector, &refs)))
 }
 
 #[utoipa::path(
@@ -552,31 +393,12 @@ pub async fn delete(
     Path((env, cluster_id, name)): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    delete_connector(&state, &who, &env, &cluster_id, &name, &headers).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    svc.delete(&at, &name, if_match(&headers).as_ref()).await?;
     Ok(Json(json!({"error": null})))
-}
-
-/// Core of a delete (honouring `If-Match`); 404 when there is no such connector.
-pub(crate) async fn delete_connector(
-    state: &AppState,
-    who: &Principal,
-    env: &str,
-    cluster_id: &str,
-    name: &str,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
-    let cluster = scoped_cluster(state, who, env, cluster_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let current = store::lock(&mut tx, &who.org_id, &cluster.id, name)
-        .await?
-        .ok_or_else(|| connector_not_found(name))?;
-    check_if_match(headers, Some(&current))?;
-    store::delete(&mut tx, &who.org_id, &cluster.id, name).await?;
-    notify_reconciler(&mut *tx, "connector deleted").await?;
-    tx.commit().await?;
-    crate::cleanup::after_delete(state, &current);
-    tracing::info!(name = %name, cluster = %cluster.id, "connector deleted");
-    Ok(())
 }
 
 #[cfg(test)]
@@ -595,21 +417,5 @@ mod tests {
         );
         assert!(expansions(Some("expand=bogus")).is_err());
         assert!(expansions(None).unwrap().is_empty());
-    }
-
-    #[test]
-    fn unknown_class_names_the_field_and_the_choices() {
-        let cfg: ConfigMap = [("connector.class".to_string(), "Nope".to_string())].into();
-        let e = check_config(&cfg).err().unwrap();
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        assert_eq!(e.field.as_deref(), Some("config/connector.class"));
-        assert!(e.detail.contains("DatagenSource"), "{}", e.detail);
-    }
-
-    #[test]
-    fn names_with_slashes_are_refused() {
-        assert!(check_name("a/b").is_err());
-        assert!(check_name(" ").is_err());
-        assert!(check_name("orders-gen").is_ok());
     }
 }

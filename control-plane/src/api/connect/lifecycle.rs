@@ -8,49 +8,31 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::precondition::{check_if_match, etag_header};
-use super::{connector_not_found, scoped_cluster, AppState};
+use super::{etag_header, if_match, AppState};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::store::connectors as store;
-use crate::store::notify_reconciler;
+use crate::lifecycle::{TargetState, TaskState};
+use crate::service::connectors::Access;
+use crate::store::connectors::Task;
 
 type ConnectorPath = Path<(String, String, String)>;
 
+/// Pause, resume and stop: 202 with the connector's new version.
 async fn set_state(
-    state: &AppState,
-    who: &Principal,
-    path: (String, String, String),
-    headers: &HeaderMap,
-    target: &str,
-) -> Result<Response, ApiError> {
-    let c = set_target_state(state, who, path, headers, target).await?;
-    Ok((StatusCode::ACCEPTED, etag_header(&c)).into_response())
-}
-
-/// Core of pause, resume and stop: records the target state (RUNNING,
-/// PAUSED or STOPPED; idempotent, honouring `If-Match`) and wakes the
-/// reconciler. Returns the connector as it now is.
-pub(crate) async fn set_target_state(
     state: &AppState,
     who: &Principal,
     (env, cluster_id, name): (String, String, String),
     headers: &HeaderMap,
-    target: &str,
-) -> Result<store::Connector, ApiError> {
-    let cluster = scoped_cluster(state, who, &env, &cluster_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let current = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
-        .await?
-        .ok_or_else(|| connector_not_found(&name))?;
-    check_if_match(headers, Some(&current))?;
-    let target_state = crate::lifecycle::TargetState::parse(target)
-        .ok_or_else(|| ApiError::internal(format!("unknown target state {target}")))?;
-    let c = store::set_target_state(&mut tx, &current.id, target_state).await?;
-    notify_reconciler(&mut *tx, "target state").await?;
-    tx.commit().await?;
-    tracing::info!(connector = %c.id, target, "connector target state set");
-    Ok(c)
+    target: TargetState,
+) -> Result<Response, ApiError> {
+    let svc = &state.connectors;
+    let at = svc
+        .admit(who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    let c = svc
+        .set_target_state(&at, &name, target, if_match(headers).as_ref())
+        .await?;
+    Ok((StatusCode::ACCEPTED, etag_header(&c)).into_response())
 }
 
 /// `PUT …/pause`: tasks stop processing and report PAUSED.
@@ -80,7 +62,7 @@ pub async fn pause(
     Path(path): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    set_state(&state, &who, path, &headers, "PAUSED").await
+    set_state(&state, &who, path, &headers, TargetState::Paused).await
 }
 
 /// `PUT …/resume`: back to RUNNING (from PAUSED or STOPPED).
@@ -109,7 +91,7 @@ pub async fn resume(
     Path(path): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    set_state(&state, &who, path, &headers, "RUNNING").await
+    set_state(&state, &who, path, &headers, TargetState::Running).await
 }
 
 /// `PUT …/stop`: tasks are shut down and release their resources
@@ -140,47 +122,7 @@ pub async fn stop(
     Path(path): ConnectorPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    set_state(&state, &who, path, &headers, "STOPPED").await
-}
-
-/// What [`restart_connector`] did.
-pub(crate) struct Restarted {
-    pub connector: store::Connector,
-    /// The connector's tasks after the restart.
-    pub tasks: Vec<store::Task>,
-    /// The ids of the tasks restarted.
-    pub restarted: Vec<i32>,
-}
-
-/// Core of a connector restart: with `include_tasks`, its tasks (only the
-/// FAILED ones with `only_failed`) get a new epoch, which restarts them
-/// where they run; the reconciler is woken either way.
-pub(crate) async fn restart_connector(
-    state: &AppState,
-    who: &Principal,
-    (env, cluster_id, name): (String, String, String),
-    include_tasks: bool,
-    only_failed: bool,
-) -> Result<Restarted, ApiError> {
-    let cluster = scoped_cluster(state, who, &env, &cluster_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let c = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
-        .await?
-        .ok_or_else(|| connector_not_found(&name))?;
-    let restarted = if include_tasks {
-        crate::store::tasks::restart(&mut tx, &c.id, None, only_failed).await?
-    } else {
-        Vec::new()
-    };
-    notify_reconciler(&mut *tx, "restart").await?;
-    tx.commit().await?;
-    tracing::info!(connector = %c.id, tasks = ?restarted, "connector restart requested");
-    let tasks = store::tasks_of(&state.pool, std::slice::from_ref(&c.id)).await?;
-    Ok(Restarted {
-        connector: c,
-        tasks,
-        restarted,
-    })
+    set_state(&state, &who, path, &headers, TargetState::Stopped).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,24 +167,18 @@ pub async fn restart(
     let upstream_form = params.include_tasks.is_some() || params.only_failed.is_some();
     let include_tasks = params.include_tasks.unwrap_or(!upstream_form);
     let only_failed = params.only_failed.unwrap_or(false);
-    let r = restart_connector(
-        &state,
-        &who,
-        (env, cluster_id, name),
-        include_tasks,
-        only_failed,
-    )
-    .await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    let r = svc.restart(&at, &name, include_tasks, only_failed).await?;
     if !upstream_form {
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    let (c, tasks) = (r.connector, r.tasks);
-    let refs: Vec<&store::Task> = tasks.iter().collect();
-    let mut body = super::view::status_json(&c, &refs);
-    body["connector"]["state"] = json!(if include_tasks && !only_failed {
-        "RESTARTING"
-    } else {
-        body["connector"]["state"].as_str().unwrap_or("RUNNING")
-    });
+    let refs: Vec<&Task> = r.tasks.iter().collect();
+    let mut body = super::view::status_json(&r.connector, &refs);
+    if include_tasks && !only_failed {
+        body["connector"]["state"] = json!(TaskState::Restarting);
+    }
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }

@@ -11,50 +11,19 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{connector_not_found, load, scoped_cluster, AppState};
+use super::AppState;
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::kafka_admin;
-use crate::store::connectors::{self as store, Connector};
-use crate::store::notify_reconciler;
-use crate::store::offsets::{self, OffsetRequest};
-use crate::store::tenancy::Cluster;
+use crate::service::connectors::{Access, OffsetsRequestKind};
+use crate::store::connectors::Connector;
+use crate::store::offsets::OffsetRequest;
 
 type ConnectorPath = Path<(String, String, String)>;
 
 /// Confluent's timestamp style for offsets ("2024-02-20 15:14:19+00:00").
 fn offsets_time(t: &chrono::DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()
-}
-
-/// The connector's current offsets in Confluent's shape.
-pub async fn current_offsets(
-    state: &AppState,
-    cluster: &Cluster,
-    c: &Connector,
-) -> Result<Vec<Value>, ApiError> {
-    if c.connector_type == "source" {
-        return Ok(offsets::source_offsets(&state.pool, &c.id).await?);
-    }
-    let props = cluster.connection_properties(&state.secrets)?;
-    let committed = kafka_admin::committed_offsets(
-        &cluster.bootstrap_endpoint,
-        &props,
-        &kafka_admin::sink_group(&c.id),
-        &kafka_admin::sink_topics(&c.config),
-    )
-    .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    Ok(committed
-        .into_iter()
-        .map(|o| {
-            json!({
-                "partition": {"kafka_partition": o.partition, "kafka_topic": o.topic},
-                "offset": {"kafka_offset": o.offset},
-            })
-        })
-        .collect())
 }
 
 #[utoipa::path(
@@ -79,8 +48,11 @@ pub async fn read(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (cluster, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
-    let list = current_offsets(&state, &cluster, &c).await?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let (c, list) = svc.offsets(&at, &name).await?;
     Ok(Json(json!({
         "id": c.id,
         "name": c.name,
@@ -95,55 +67,6 @@ pub struct AlterRequest {
     request_type: String,
     #[serde(default)]
     offsets: Vec<Value>,
-}
-
-/// Checks each requested offset's shape for the connector's type.
-fn check_offsets(connector_type: &str, offsets: &[Value]) -> Result<(), ApiError> {
-    for (i, o) in offsets.iter().enumerate() {
-        let at = |what: &str| format!("offsets/{i}/{what}");
-        let (Some(p), Some(off)) = (o.get("partition"), o.get("offset")) else {
-            return Err(ApiError::invalid_field(
-                format!("offsets/{i}"),
-                "each offset needs \"partition\" and \"offset\" objects",
-            ));
-        };
-        if !p.is_object() {
-            return Err(ApiError::invalid_field(
-                at("partition"),
-                "partition must be an object",
-            ));
-        }
-        if !off.is_object() {
-            return Err(ApiError::invalid_field(
-                at("offset"),
-                "offset must be an object",
-            ));
-        }
-        if connector_type == "sink" {
-            if !p["kafka_topic"].is_string() {
-                return Err(ApiError::invalid_field(
-                    at("partition/kafka_topic"),
-                    "kafka_topic must be a string",
-                ));
-            }
-            if !p["kafka_partition"]
-                .as_i64()
-                .is_some_and(|n| (0..=i64::from(i32::MAX)).contains(&n))
-            {
-                return Err(ApiError::invalid_field(
-                    at("partition/kafka_partition"),
-                    "kafka_partition must be a non-negative integer",
-                ));
-            }
-            if off["kafka_offset"].as_i64().is_none_or(|n| n < 0) {
-                return Err(ApiError::invalid_field(
-                    at("offset/kafka_offset"),
-                    "kafka_offset must be a non-negative integer",
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn request_info(c: &Connector, r: &OffsetRequest) -> Value {
@@ -183,57 +106,30 @@ pub async fn request(
     Path((env, cluster_id, name)): ConnectorPath,
     ApiJson(req): ApiJson<AlterRequest>,
 ) -> Result<Response, ApiError> {
-    let cluster = scoped_cluster(&state, &who, &env, &cluster_id).await?;
-    let kind = req.request_type.to_ascii_uppercase();
-    if kind != "PATCH" && kind != "DELETE" {
-        return Err(ApiError::invalid_field(
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    let kind = OffsetsRequestKind::parse(&req.request_type).ok_or_else(|| {
+        ApiError::invalid_field(
             "type",
             format!("type must be PATCH or DELETE, not \"{}\"", req.request_type),
-        ));
-    }
-    if kind == "PATCH" && req.offsets.is_empty() {
+        )
+    })?;
+    if kind == OffsetsRequestKind::Alter && req.offsets.is_empty() {
         return Err(ApiError::invalid_field(
             "offsets",
             "a PATCH request needs at least one offset",
         ));
     }
-    let offsets = if kind == "DELETE" {
-        Vec::new()
-    } else {
-        req.offsets
+    let offsets = match kind {
+        OffsetsRequestKind::Reset => Vec::new(),
+        OffsetsRequestKind::Alter => req.offsets,
     };
-    let (c, r) = record_request(&state, &who, &cluster, &name, &kind, &offsets, |_| Ok(())).await?;
+    let (c, r) = svc
+        .request_offsets(&at, &name, kind, &offsets, false)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(request_info(&c, &r))).into_response())
-}
-
-/// Core of an offsets alter (`PATCH`) or reset (`DELETE`): checks the
-/// offsets' shape and what `guard` asks of the connector, then records the
-/// request for the reconciler, which stops the tasks, applies it and
-/// starts them again. 409 while an earlier request is still pending.
-pub(crate) async fn record_request(
-    state: &AppState,
-    who: &Principal,
-    cluster: &Cluster,
-    name: &str,
-    kind: &str,
-    offsets: &[Value],
-    guard: impl FnOnce(&Connector) -> Result<(), ApiError>,
-) -> Result<(Connector, OffsetRequest), ApiError> {
-    let mut tx = state.pool.begin().await?;
-    let c = store::lock(&mut tx, &who.org_id, &cluster.id, name)
-        .await?
-        .ok_or_else(|| connector_not_found(name))?;
-    guard(&c)?;
-    check_offsets(&c.connector_type, offsets)?;
-    let Some(r) = offsets::put_request(&mut tx, &c.id, kind, offsets).await? else {
-        return Err(ApiError::conflict(format!(
-            "an offsets request for connector {name} is still being applied; only one can run at a time"
-        )));
-    };
-    notify_reconciler(&mut *tx, "offsets request").await?;
-    tx.commit().await?;
-    tracing::info!(connector = %c.id, kind, "offsets request recorded");
-    Ok((c, r))
 }
 
 #[utoipa::path(
@@ -254,10 +150,11 @@ pub async fn request_status(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
-    let r = offsets::get_request(&state.pool, &c.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no offsets request for connector {name}")))?;
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let (c, r) = svc.offsets_request(&at, &name).await?;
     let mut body = json!({
         "request": request_info(&c, &r),
         "status": {"phase": r.phase, "message": r.message},
@@ -267,23 +164,4 @@ pub async fn request_status(
         body["applied_at"] = json!(offsets_time(&at));
     }
     Ok(Json(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sink_offsets_need_kafka_coordinates() {
-        let good = json!([{"partition": {"kafka_topic": "t", "kafka_partition": 0}, "offset": {"kafka_offset": 5}}]);
-        assert!(check_offsets("sink", good.as_array().unwrap()).is_ok());
-        let bad = json!([{"partition": {"kafka_topic": "t", "kafka_partition": -1}, "offset": {"kafka_offset": 5}}]);
-        let e = check_offsets("sink", bad.as_array().unwrap()).unwrap_err();
-        assert_eq!(
-            e.field.as_deref(),
-            Some("offsets/0/partition/kafka_partition")
-        );
-        let src = json!([{"partition": {"task.id": 0}, "offset": {"current.iteration": 10}}]);
-        assert!(check_offsets("source", src.as_array().unwrap()).is_ok());
-    }
 }

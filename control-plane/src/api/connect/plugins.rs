@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 use tributary_data_plane::connectors::config::ConfigType;
 use tributary_data_plane::connectors::{self as catalogue, ConfigDef, FieldError};
 
-use super::{scoped_cluster, view::MASK, AppState};
+use super::{view::MASK, AppState};
 use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::service::connectors::{find_plugin, Access};
 
 #[utoipa::path(
     get,
@@ -33,7 +34,10 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    state
+        .connectors
+        .admit(&who, &env, &cluster_id, Access::Cluster)
+        .await?;
     Ok(Json(plugin_list()))
 }
 
@@ -152,64 +156,16 @@ pub async fn validate(
     Path((env, cluster_id, plugin)): Path<(String, String, String)>,
     ApiJson(config): ApiJson<BTreeMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    scoped_cluster(&state, &who, &env, &cluster_id).await?;
+    let svc = &state.connectors;
+    svc.admit(&who, &env, &cluster_id, Access::Cluster).await?;
     let p = find_plugin(&plugin)?;
-    let v = validate_config(&state, p, config).await;
+    let v = svc.validate_plugin_config(p, config).await;
     Ok(Json(validation_json(
         p.class(),
         &v.defs,
         &v.config,
         &v.errors,
     )))
-}
-
-/// The plugin named in a path; 404 when there is none.
-pub(crate) fn find_plugin(
-    name: &str,
-) -> Result<&'static dyn tributary_data_plane::connectors::ConnectorPlugin, ApiError> {
-    catalogue::find(name)
-        .ok_or_else(|| ApiError::not_found(format!("Connector plugin {name} not found")))
-}
-
-/// A config validated against a plugin's definitions.
-pub(crate) struct Validated {
-    pub defs: Vec<ConfigDef>,
-    pub config: BTreeMap<String, String>,
-    pub errors: Vec<FieldError>,
-}
-
-/// Core of `…/config/validate`: every problem of `config` for plugin `p`
-/// (types, required keys, allowed values, the plugin's own checks and the
-/// egress policy for hosts), each naming its key.
-pub(crate) async fn validate_config(
-    state: &AppState,
-    p: &'static dyn tributary_data_plane::connectors::ConnectorPlugin,
-    config: BTreeMap<String, String>,
-) -> Validated {
-    let mut config = config;
-    config
-        .entry("connector.class".into())
-        .or_insert_with(|| p.class().to_string());
-    let mut errors = Vec::new();
-    if let Some(class) = config.get("connector.class") {
-        if catalogue::find(class).map(|q| q.class()) != Some(p.class()) {
-            errors.push(FieldError::new(
-                "connector.class",
-                format!(
-                    "connector.class \"{class}\" does not match the plugin {} being validated",
-                    p.class()
-                ),
-            ));
-        }
-    }
-    errors.extend(catalogue::validate(p, &config));
-    errors.extend(state.egress.check_config(p, &config).await);
-    let defs = catalogue::definitions(p);
-    Validated {
-        defs,
-        config,
-        errors,
-    }
 }
 
 #[cfg(test)]

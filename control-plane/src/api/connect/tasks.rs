@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use super::{connector_not_found, load, scoped_cluster, view, AppState};
+use super::{view, AppState};
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::service::connectors::Access;
 use crate::store::connectors as store;
-use crate::store::notify_reconciler;
 use crate::store::tenancy::Cluster;
 
 type ConnectorPath = Path<(String, String, String)>;
@@ -45,8 +45,12 @@ pub async fn list(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (cluster, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
-    Ok(Json(task_infos(&cluster, &c, &tasks)))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    Ok(Json(task_infos(at.cluster(), &got.connector, &got.tasks)))
 }
 
 /// Kafka Connect's `TaskInfo` list (both faces): ids and configs, secrets masked.
@@ -83,9 +87,16 @@ pub async fn status(
     Path((env, cluster_id, name, task)): TaskPath,
 ) -> Result<Json<Value>, ApiError> {
     let n = task_number(&task)?;
-    let (_, c, tasks) = load(&state, &who, &env, &cluster_id, &name).await?;
-    let t = tasks.iter().find(|t| t.task_id == n).ok_or_else(|| {
-        ApiError::not_found(format!("Task {n} of connector {} not found", c.name))
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let got = svc.get(&at, &name).await?;
+    let t = got.tasks.iter().find(|t| t.task_id == n).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Task {n} of connector {} not found",
+            got.connector.name
+        ))
     })?;
     Ok(Json(view::task_status_json(t)))
 }
@@ -113,35 +124,16 @@ pub async fn restart(
     Path((env, cluster_id, name, task)): TaskPath,
 ) -> Result<Response, ApiError> {
     let n = task_number(&task)?;
-    if !restart_task(&state, &who, (env, cluster_id, name.clone()), n).await? {
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
+        .await?;
+    if !svc.restart_task(&at, &name, n).await? {
         return Err(ApiError::not_found(format!(
             "Task {n} of connector {name} not found"
         )));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Core of a task restart: a new epoch for task `n` (restarting it where it
-/// runs). False when the connector has no such task.
-pub(crate) async fn restart_task(
-    state: &AppState,
-    who: &Principal,
-    (env, cluster_id, name): (String, String, String),
-    n: i32,
-) -> Result<bool, ApiError> {
-    let cluster = scoped_cluster(state, who, &env, &cluster_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let c = store::lock(&mut tx, &who.org_id, &cluster.id, &name)
-        .await?
-        .ok_or_else(|| connector_not_found(&name))?;
-    let restarted = crate::store::tasks::restart(&mut tx, &c.id, Some(n), false).await?;
-    if restarted.is_empty() {
-        return Ok(false);
-    }
-    notify_reconciler(&mut *tx, "task restart").await?;
-    tx.commit().await?;
-    tracing::info!(connector = %c.id, task = n, "task restart requested");
-    Ok(true)
 }
 
 /// `GET …/topics`: the topics the connector has used since its creation or
@@ -166,32 +158,12 @@ pub async fn topics(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
-    let topics = active_topics(&state, &c).await?;
-    Ok(Json(json!({ c.name.clone(): { "topics": topics } })))
-}
-
-/// Core of `…/topics`: the topics recorded for the connector (sinks: plus
-/// the topics they are configured to read), sorted.
-pub(crate) async fn active_topics(
-    state: &AppState,
-    c: &store::Connector,
-) -> Result<Vec<String>, ApiError> {
-    let mut topics: Vec<String> = sqlx::query_scalar(
-        "SELECT topic FROM connector_topics WHERE connector_id = $1 ORDER BY topic",
-    )
-    .bind(&c.id)
-    .fetch_all(&state.pool)
-    .await?;
-    if c.connector_type == "sink" {
-        for t in crate::kafka_admin::sink_topics(&c.config) {
-            if !topics.contains(&t) {
-                topics.push(t);
-            }
-        }
-        topics.sort();
-    }
-    Ok(topics)
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Read(&name))
+        .await?;
+    let (c, topics) = svc.active_topics(&at, &name).await?;
+    Ok(Json(json!({ c.name: { "topics": topics } })))
 }
 
 /// `PUT …/topics/reset`: forget the recorded topics.
@@ -214,19 +186,10 @@ pub async fn reset_topics(
     Extension(who): Extension<Principal>,
     Path((env, cluster_id, name)): ConnectorPath,
 ) -> Result<Response, ApiError> {
-    let (_, c, _) = load(&state, &who, &env, &cluster_id, &name).await?;
-    reset_active_topics(&state, &c).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
-}
-
-/// Core of `…/topics/reset`: forgets the recorded topics.
-pub(crate) async fn reset_active_topics(
-    state: &AppState,
-    c: &store::Connector,
-) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM connector_topics WHERE connector_id = $1")
-        .bind(&c.id)
-        .execute(&state.pool)
+    let svc = &state.connectors;
+    let at = svc
+        .admit(&who, &env, &cluster_id, Access::Write(&name))
         .await?;
-    Ok(())
+    svc.reset_topics(&at, &name).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }

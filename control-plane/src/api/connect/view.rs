@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 use tributary_data_plane::connectors::{self, config::password_keys};
 
-use crate::lifecycle::{ConnectorState, TaskState};
+use crate::service::connectors::Status;
 use crate::store::connectors::{ConfigMap, Connector, Task};
 use crate::store::tenancy::Cluster;
 
@@ -56,26 +56,13 @@ pub fn connector_json(c: &Connector, cluster: &Cluster, n_tasks: usize) -> Value
     })
 }
 
-/// The connector's state derived from its tasks (both faces' status), and
-/// the trace of its first failed task (empty when none failed).
-pub fn derived_state(c: &Connector, tasks: &[&Task]) -> (&'static str, String) {
-    let states: Vec<TaskState> = tasks.iter().map(|t| t.state).collect();
-    let state = ConnectorState::derive(c.target_state, &states).as_str();
-    let trace = tasks
-        .iter()
-        .find(|t| t.state == TaskState::Failed)
-        .map(|t| t.trace.clone())
-        .unwrap_or_default();
-    (state, trace)
-}
-
 /// The status object of `GET …/status` and of `?expand=status`.
 pub fn status_json(c: &Connector, tasks: &[&Task]) -> Value {
-    let (state, trace) = derived_state(c, tasks);
+    let status = Status::of(c, tasks.iter().copied());
     let task_list: Vec<Value> = tasks.iter().map(|t| task_status_json(t)).collect();
     json!({
         "name": c.name,
-        "connector": { "state": state, "worker_id": c.name, "trace": trace },
+        "connector": { "state": status.state, "worker_id": c.name, "trace": status.trace },
         "tasks": task_list,
         "type": connector_type(c),
     })

@@ -28,6 +28,7 @@ use crate::auth::authz::{self, check_crn_pattern, ROLES};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::store::iam::{self, BindingFilter};
+use crate::store::tenancy;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -210,29 +211,20 @@ async fn create(
         .map_err(|e| ApiError::invalid_field("crn_pattern", e))?;
     // Named (not wildcard) environments and clusters must exist here.
     if let Some(env) = scope.env.as_deref().filter(|e| !e.ends_with('*')) {
-        let ok: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM environments WHERE org_id = $1 AND id = $2)",
-        )
-        .bind(&who.org_id)
-        .bind(env)
-        .fetch_one(&state.pool)
-        .await?;
-        if !ok {
+        if tenancy::get_environment(&state.pool, &who.org_id, env)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::invalid_field(
                 "crn_pattern",
                 format!("environment {env} not found"),
             ));
         }
         if let Some(c) = scope.cluster.as_deref().filter(|c| !c.ends_with('*')) {
-            let ok: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM kafka_clusters WHERE org_id = $1 AND environment_id = $2 AND id = $3)",
-            )
-            .bind(&who.org_id)
-            .bind(env)
-            .bind(c)
-            .fetch_one(&state.pool)
-            .await?;
-            if !ok {
+            if tenancy::get_cluster(&state.pool, &who.org_id, env, c)
+                .await?
+                .is_none()
+            {
                 return Err(ApiError::invalid_field(
                     "crn_pattern",
                     format!("cluster {c} not found in environment {env}"),

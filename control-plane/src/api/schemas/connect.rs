@@ -102,8 +102,8 @@ pub struct ConnectorTaskId {
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({
     "name": "orders-gen",
-    "connector": {"state": "RUNNING", "worker_id": "orders-gen", "trace": ""},
-    "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "w-3f9a", "msg": "", "trace": ""}],
+    "connector": {"state": crate::lifecycle::ConnectorState::Running, "worker_id": "orders-gen", "trace": ""},
+    "tasks": [{"id": 0, "state": crate::lifecycle::TaskState::Running, "worker_id": "w-3f9a", "msg": "", "trace": ""}],
     "type": "source"
 }))]
 pub struct ConnectorStatus {

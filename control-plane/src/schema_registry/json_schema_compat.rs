@@ -1424,7 +1424,7 @@ fn max_matching<T>(edges: &[Vec<(usize, T)>], right: usize) -> Vec<Option<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::schema_registry::avro_compat::{NEW_READS_OLD, OLD_READS_NEW};
+    use crate::schema_registry::avro_compat::{NEW_READS_OLD, OLD_READS_NEW};
     use serde_json::json;
 
     /// `(changes as "TYPE #/path", compatible)` from original to update.

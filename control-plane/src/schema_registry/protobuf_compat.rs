@@ -490,7 +490,7 @@ pub fn main_file(pool: &prost_reflect::DescriptorPool) -> Option<FileDescriptor>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::schema_registry::avro_compat::{NEW_READS_OLD, OLD_READS_NEW};
+    use crate::schema_registry::avro_compat::{NEW_READS_OLD, OLD_READS_NEW};
 
     fn file(text: &str) -> FileDescriptor {
         let pool = tributary_data_plane::converters::protobuf::compile(text).expect(text);
