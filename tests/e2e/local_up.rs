@@ -72,12 +72,21 @@ impl Stack {
         Ok((stdout, took))
     }
 
-    async fn down(&self) {
-        if let Ok(out) = self.script("down").output().await {
-            if !out.status.success() {
-                eprintln!("down: {}", String::from_utf8_lossy(&out.stderr));
+    /// Stops what `up` started and forgets the scratch home. Runs from `Drop`, so a failed
+    /// assertion does not leave a control plane behind.
+    fn down(&self) {
+        let out = std::process::Command::new(repo_root().join("deploy/local/down"))
+            .env("TRIBUTARY_HOME", &self.home)
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(out) if !out.status.success() => {
+                eprintln!("down: {}", String::from_utf8_lossy(&out.stderr))
             }
+            Err(e) => eprintln!("down: {e}"),
+            Ok(_) => {}
         }
+        std::fs::remove_dir_all(&self.home).ok();
     }
 
     /// The variables `up` wrote for the walkthrough.
@@ -150,10 +159,16 @@ async fn a_second_up_after_a_day_of_use_returns_at_once_and_keeps_the_local_clus
         addr: format!("127.0.0.1:{}", free_port()),
     };
     let result = day_of_use(&stack).await;
-    stack.down().await;
-    stack.db.drop_database().await.ok();
-    std::fs::remove_dir_all(&stack.home).ok();
+    let db = stack.db.clone();
+    drop(stack);
+    db.drop_database().await.ok();
     result
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.down();
+    }
 }
 
 async fn day_of_use(stack: &Stack) -> anyhow::Result<()> {
