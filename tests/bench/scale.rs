@@ -99,10 +99,11 @@ async fn set_based(pool: &PgPool, insert: bool, update: usize) -> anyhow::Result
     if !ids.is_empty() {
         sqlx::query(
             "UPDATE tasks t SET worker_id = (SELECT id FROM workers ORDER BY id LIMIT 1),
-                    epoch = nextval('task_epochs'), state = 'UNASSIGNED', state_updated_at = now()
+                    epoch = nextval('task_epochs'), state = $2, state_updated_at = now()
              FROM unnest($1::text[]) AS m(id) WHERE t.connector_id = m.id AND t.task_id = 0",
         )
         .bind(&ids)
+        .bind(tributary_control_plane::lifecycle::TaskTransition::Assigned.to())
         .execute(&mut *tx)
         .await?;
     }
