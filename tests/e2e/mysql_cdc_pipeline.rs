@@ -353,48 +353,66 @@ async fn scenario(
     let snapshot = wait_for_copies(cp, &p, &source.pool, &copy.pool, es).await?;
     anyhow::ensure!(snapshot.len() == 500, "{} rows", snapshot.len());
 
-    let rounds = if kill_source_worker { 6 } else { 2 };
-    for round in 1..=rounds {
-        for sql in changes(round) {
-            sqlx::query(&sql).execute(&source.pool).await?;
-        }
-        sqlx::query(&format!(
-            "UPDATE products SET price = price + 1 WHERE id <= {}",
-            round * 20
-        ))
-        .execute(&source.pool)
-        .await?;
-        if kill_source_worker && round == 3 {
-            // The source's worker dies while changes are still coming.
-            let worker = check_running(cp, &p.source).await?;
-            let pid = worker_pid(&worker)
-                .ok_or_else(|| anyhow::anyhow!("no process for worker {worker}"))?;
-            signal(pid, "KILL")?;
-            eprintln!("killed worker {worker} (pid {pid}) running the source");
-            let next = cp
-                .eventually(
-                    "the source RUNNING on another worker",
-                    Duration::from_secs(60),
-                    || async {
-                        let (_, s) = cp.call("GET", &format!("{}/status", p.source), None).await?;
-                        let t = &s["tasks"][0];
-                        Ok(t["worker_id"]
-                            .as_str()
-                            .filter(|w| *w != worker && t["state"] == "RUNNING")
-                            .map(str::to_string))
-                    },
-                )
+    let rounds = if kill_source_worker { 8 } else { 2 };
+    // Changes keep coming, a statement every 100 ms…
+    let writer = {
+        let pool = source.pool.clone();
+        tokio::spawn(async move {
+            for round in 1..=rounds {
+                for sql in changes(round) {
+                    sqlx::query(&sql).execute(&pool).await?;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                sqlx::query(&format!(
+                    "UPDATE products SET price = price + 1 WHERE id <= {}",
+                    round * 20
+                ))
+                .execute(&pool)
                 .await?;
-            eprintln!("the source runs on {next} again");
-        }
+            }
+            anyhow::Ok(())
+        })
+    };
+    if kill_source_worker {
+        // …while the source's worker dies.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let worker = check_running(cp, &p.source).await?;
+        let pid =
+            worker_pid(&worker).ok_or_else(|| anyhow::anyhow!("no process for worker {worker}"))?;
+        anyhow::ensure!(!writer.is_finished(), "the changes ended before the kill");
+        signal(pid, "KILL")?;
+        eprintln!("killed worker {worker} (pid {pid}) running the source");
+        let next = cp
+            .eventually(
+                "the source RUNNING on another worker",
+                Duration::from_secs(60),
+                || async {
+                    let (_, s) = cp
+                        .call("GET", &format!("{}/status", p.source), None)
+                        .await?;
+                    let t = &s["tasks"][0];
+                    Ok(t["worker_id"]
+                        .as_str()
+                        .filter(|w| *w != worker && t["state"] == "RUNNING")
+                        .map(str::to_string))
+                },
+            )
+            .await?;
+        eprintln!("the source runs on {next} again");
     }
+    writer.await??;
 
     let end = wait_for_copies(cp, &p, &source.pool, &copy.pool, es).await?;
     // The primary key change moved the row; the deleted rows are gone.
     let ids: Vec<&str> = end.iter().filter_map(|r| r[0].as_deref()).collect();
     for round in 1..=rounds {
         let b = 1_000 * round;
-        for (id, present) in [(b + 3, false), (b + 30, true), (b + 2, false), (b + 4, true)] {
+        for (id, present) in [
+            (b + 3, false),
+            (b + 30, true),
+            (b + 2, false),
+            (b + 4, true),
+        ] {
             anyhow::ensure!(
                 ids.contains(&id.to_string().as_str()) == present,
                 "row {id} present: {}",
