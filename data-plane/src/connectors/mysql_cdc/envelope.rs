@@ -287,7 +287,6 @@ mod tests {
     /// and JSON Schema schemas), key and value.
     #[tokio::test]
     async fn events_of_every_column_kind_round_trip_through_the_registry_formats() {
-        use crate::converters::{registry::MemoryRegistry, Format, RecordConverter, Side};
         let s = settings(&[]);
         let col = |name: &str, kind: Kind, nullable: bool| Column {
             name: name.into(),
@@ -404,38 +403,25 @@ mod tests {
         }
         // Both updates change the key (id, email): three records each.
         assert_eq!(events.len(), 1 + 1 + 3 + 3 + 2);
-        let key_schema = m.key_schema.as_deref().unwrap();
-        for format in [Format::Avro, Format::Protobuf, Format::JsonSchema] {
-            let registry = MemoryRegistry::new();
-            let key = RecordConverter::new(format, Side::Key, Some(registry.clone())).unwrap();
-            let value = RecordConverter::new(format, Side::Value, Some(registry)).unwrap();
-            for kv in &events {
-                let k = key
-                    .from_connect_data(&m.topic, Some(key_schema), kv.key.as_ref())
-                    .await
-                    .unwrap_or_else(|e| panic!("{format:?} key: {e}"));
-                let back = key.to_connect_data(&m.topic, k.as_deref()).await.unwrap();
-                assert_eq!(back.value, kv.key, "{format:?}");
-                let v = value
-                    .from_connect_data(&m.topic, Some(&m.value_schema), kv.value.as_ref())
-                    .await
-                    .unwrap_or_else(|e| panic!("{format:?} value: {e}\n{:?}", kv.value));
-                let back = value.to_connect_data(&m.topic, v.as_deref()).await.unwrap();
-                let mut expected = kv.value.clone();
-                if format == Format::Protobuf {
-                    // Protobuf writes decimals as their text (no decimal type).
-                    for image in ["before", "after"] {
-                        let balance = expected
-                            .as_mut()
-                            .and_then(|v| v.get_mut(image)?.get_mut("balance"))
-                            .filter(|b| !b.is_null());
-                        if let Some(b) = balance {
-                            *b = json!(crate::schema::decimal::to_string(b, 2).unwrap());
-                        }
-                    }
+        // Protobuf writes decimals as their text.
+        let decimal_text = |v: &mut Value| {
+            for image in ["before", "after"] {
+                let balance = v
+                    .get_mut(image)
+                    .and_then(|i| i.get_mut("balance"))
+                    .filter(|b| !b.is_null());
+                if let Some(b) = balance {
+                    *b = json!(crate::schema::decimal::to_string(b, 2).unwrap());
                 }
-                assert_eq!(back.value, expected, "{format:?}");
             }
-        }
+        };
+        debezium::assert_round_trips_through_the_registry_formats(
+            &m.topic,
+            m.key_schema.as_deref().unwrap(),
+            &m.value_schema,
+            &events,
+            decimal_text,
+        )
+        .await;
     }
 }

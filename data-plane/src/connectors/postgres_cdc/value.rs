@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::{json, Value};
 
 use super::settings::DecimalMode;
+use crate::schema::Schema;
 
 /// Session settings for both the replication and the snapshot connection:
 /// ISO dates, UTC, round-trip floats, hex bytea.
@@ -39,6 +40,40 @@ pub mod oid {
     pub const TIME: u32 = 1083;
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
+    pub const JSON: u32 = 114;
+    pub const JSONB: u32 = 3802;
+    pub const UUID: u32 = 2950;
+}
+
+/// The Connect schema of a column's values as [`to_json`] writes them
+/// (Debezium's names for the temporal and semantic types), required; the
+/// caller makes it optional.
+pub fn schema(type_oid: u32, type_modifier: i32, decimal: DecimalMode) -> Schema {
+    let named = |s: Schema, name: &str| s.named(name).with_version(1);
+    match type_oid {
+        oid::BOOL => Schema::boolean(),
+        oid::INT2 => Schema::int16(),
+        oid::INT4 => Schema::int32(),
+        oid::INT8 | oid::OID => Schema::int64(),
+        oid::FLOAT4 => Schema::float32(),
+        oid::FLOAT8 => Schema::float64(),
+        oid::NUMERIC if decimal == DecimalMode::Double => Schema::float64(),
+        oid::BYTEA => Schema::bytes(),
+        oid::DATE => named(Schema::int32(), "io.debezium.time.Date"),
+        oid::TIMESTAMP if millis_precision(type_modifier) => {
+            named(Schema::int64(), "io.debezium.time.Timestamp")
+        }
+        oid::TIMESTAMP => named(Schema::int64(), "io.debezium.time.MicroTimestamp"),
+        oid::TIMESTAMPTZ => named(Schema::string(), "io.debezium.time.ZonedTimestamp"),
+        oid::TIME if millis_precision(type_modifier) => {
+            named(Schema::int32(), "io.debezium.time.Time")
+        }
+        oid::TIME => named(Schema::int64(), "io.debezium.time.MicroTime"),
+        oid::JSON | oid::JSONB => named(Schema::string(), "io.debezium.data.Json"),
+        oid::UUID => named(Schema::string(), "io.debezium.data.Uuid"),
+        // Numerics in string mode and everything written as its text.
+        _ => Schema::string(),
+    }
 }
 
 /// The JSON of one non-null column value.
