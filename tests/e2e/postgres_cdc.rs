@@ -272,7 +272,9 @@ async fn replicate(
 
     let prefix = unique("cdc");
     let topic = format!("{prefix}.public.accounts");
-    let source_path = format!("{base}/accounts-cdc");
+    // Slot names follow connector names, and slots are the server's: the
+    // formats' tests, which run at the same time, need names of their own.
+    let source_path = format!("{base}/accounts-cdc-{}", format.to_lowercase());
     let (code, body) = cp
         .call(
             "PUT",

@@ -86,6 +86,27 @@ impl TableMeta {
         }
     }
 
+    /// The key and value schemas of a record of this table. Values
+    /// Postgres has but the schema's type does not ('infinity' dates and
+    /// timestamps, NaN, BC dates), written as their text, do not fit: such
+    /// a record goes schemaless (plain JSON writes it as before; the
+    /// registry formats derive a schema from it) rather than failing the task.
+    pub fn schemas(&self, kv: &KeyValue) -> (Option<Arc<Schema>>, Option<Arc<Schema>>) {
+        let fitting = |schema: &Arc<Schema>, v: &Option<Value>| {
+            let fits = v
+                .as_ref()
+                .is_none_or(|v| schema.validate(v, "record").is_ok());
+            if !fits {
+                tracing::debug!(topic = %self.topic, "a record that does not fit its schema goes schemaless");
+            }
+            fits.then(|| Arc::clone(schema))
+        };
+        (
+            self.key_schema.as_ref().and_then(|k| fitting(k, &kv.key)),
+            fitting(&self.value_schema, &kv.value),
+        )
+    }
+
     /// The row as an object of column name → JSON value.
     pub fn row(&self, tuple: &Tuple, decimal: DecimalMode) -> Value {
         let mut m = Map::with_capacity(self.columns.len());
@@ -548,5 +569,38 @@ mod tests {
             )
             .await;
         }
+    }
+
+    #[test]
+    fn values_outside_their_schema_go_schemaless() {
+        let s = settings(&[]);
+        let m = TableMeta::new(
+            &s,
+            "public",
+            "events",
+            vec![
+                ColumnMeta {
+                    name: "id".into(),
+                    type_oid: value::oid::INT4,
+                    type_modifier: -1,
+                },
+                ColumnMeta {
+                    name: "at".into(),
+                    type_oid: value::oid::TIMESTAMP,
+                    type_modifier: -1,
+                },
+            ],
+            vec![0],
+        );
+        let insert = |at: &str| {
+            let row = vec![Datum::Text("1".into()), Datum::Text(at.into())];
+            records(&s, &m, &source(), &RowChange::Insert(row), 0).remove(0)
+        };
+        let (k, v) = m.schemas(&insert("2024-01-01 00:00:00"));
+        assert!(k.is_some() && v.is_some());
+        let odd = insert("infinity");
+        assert_eq!(odd.value.as_ref().unwrap()["after"]["at"], "infinity");
+        let (k, v) = m.schemas(&odd);
+        assert!(k.is_some() && v.is_none());
     }
 }

@@ -590,6 +590,7 @@ impl PostgresCdcTask {
 
     fn push(&mut self, meta: &TableMeta, kv: envelope::KeyValue, offset: Value) {
         self.last_emitted = Some(offset.clone());
+        let (key_schema, value_schema) = meta.schemas(&kv);
         self.pending.push(
             SourceRecord::new(
                 meta.topic.clone(),
@@ -598,8 +599,8 @@ impl PostgresCdcTask {
                 self.partition.clone(),
                 offset,
             )
-            .with_key_schema(meta.key_schema.clone())
-            .with_value_schema(Some(Arc::clone(&meta.value_schema))),
+            .with_key_schema(key_schema)
+            .with_value_schema(value_schema),
         );
     }
 

@@ -79,9 +79,10 @@ pub fn schema(type_oid: u32, type_modifier: i32, decimal: DecimalMode) -> Schema
 /// The JSON of one non-null column value.
 pub fn to_json(type_oid: u32, type_modifier: i32, text: &str, decimal: DecimalMode) -> Value {
     let converted = match type_oid {
+        // The output function writes t/f; the snapshot's `::text` cast true/false.
         oid::BOOL => match text {
-            "t" => Some(Value::Bool(true)),
-            "f" => Some(Value::Bool(false)),
+            "t" | "true" => Some(Value::Bool(true)),
+            "f" | "false" => Some(Value::Bool(false)),
             _ => None,
         },
         oid::INT2 | oid::INT4 | oid::INT8 => text.parse::<i64>().ok().map(Value::from),
@@ -171,6 +172,11 @@ mod tests {
         assert_eq!(v(oid::INT4, "42"), json!(42));
         assert_eq!(v(oid::INT8, "-9223372036854775808"), json!(i64::MIN));
         assert_eq!(v(oid::BOOL, "t"), json!(true));
+        assert_eq!(
+            v(oid::BOOL, "false"),
+            json!(false),
+            "as the snapshot reads it"
+        );
         assert_eq!(v(oid::FLOAT8, "1.5"), json!(1.5));
         assert_eq!(v(oid::FLOAT8, "NaN"), json!("NaN"));
         assert_eq!(v(oid::NUMERIC, "12.340"), json!("12.340"));
