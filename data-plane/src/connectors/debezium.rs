@@ -118,6 +118,31 @@ pub fn records(opts: EventOptions, source: &Value, change: Change, now_us: i64) 
     }
 }
 
+/// The key and value schemas to produce a record with: a key or value that
+/// does not fit its table's schema (a database value the column's Connect
+/// type cannot hold) goes schemaless, so plain JSON writes it as it is and
+/// the registry formats derive a schema from it, rather than failing the task.
+pub fn fitting_schemas(
+    topic: &str,
+    key_schema: Option<&Arc<Schema>>,
+    value_schema: &Arc<Schema>,
+    kv: &KeyValue,
+) -> (Option<Arc<Schema>>, Option<Arc<Schema>>) {
+    let fitting = |schema: &Arc<Schema>, v: &Option<Value>| {
+        let fits = v
+            .as_ref()
+            .is_none_or(|v| schema.validate(v, "record").is_ok());
+        if !fits {
+            tracing::debug!(%topic, "a record that does not fit its schema goes schemaless");
+        }
+        fits.then(|| Arc::clone(schema))
+    };
+    (
+        key_schema.and_then(|k| fitting(k, &kv.key)),
+        fitting(value_schema, &kv.value),
+    )
+}
+
 /// The `source` fields every Debezium connector writes, in Debezium's
 /// order; each connector appends its own.
 pub struct SourceBase<'a> {

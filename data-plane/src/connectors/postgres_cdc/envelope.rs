@@ -86,24 +86,15 @@ impl TableMeta {
         }
     }
 
-    /// The key and value schemas of a record of this table. Values
-    /// Postgres has but the schema's type does not ('infinity' dates and
-    /// timestamps, NaN, BC dates), written as their text, do not fit: such
-    /// a record goes schemaless (plain JSON writes it as before; the
-    /// registry formats derive a schema from it) rather than failing the task.
+    /// The key and value schemas of a record of this table (see
+    /// [`debezium::fitting_schemas`]: 'infinity' dates and timestamps, NaN
+    /// and BC dates are written as their text, which their schemas do not take).
     pub fn schemas(&self, kv: &KeyValue) -> (Option<Arc<Schema>>, Option<Arc<Schema>>) {
-        let fitting = |schema: &Arc<Schema>, v: &Option<Value>| {
-            let fits = v
-                .as_ref()
-                .is_none_or(|v| schema.validate(v, "record").is_ok());
-            if !fits {
-                tracing::debug!(topic = %self.topic, "a record that does not fit its schema goes schemaless");
-            }
-            fits.then(|| Arc::clone(schema))
-        };
-        (
-            self.key_schema.as_ref().and_then(|k| fitting(k, &kv.key)),
-            fitting(&self.value_schema, &kv.value),
+        debezium::fitting_schemas(
+            &self.topic,
+            self.key_schema.as_ref(),
+            &self.value_schema,
+            kv,
         )
     }
 
