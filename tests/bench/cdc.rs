@@ -63,7 +63,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Vec<Row>> {
 
 /// Watermark samples of `topic` until it holds `base + n` events, shifted
 /// down by `base`.
-async fn sample_events(topic: &str, base: i64, n: usize) -> anyhow::Result<Vec<(Instant, i64)>> {
+pub(crate) async fn sample_events(
+    topic: &str,
+    base: i64,
+    n: usize,
+) -> anyhow::Result<Vec<(Instant, i64)>> {
     let topic = topic.to_string();
     let samples = tokio::task::spawn_blocking(move || {
         sample_until(
@@ -81,12 +85,12 @@ async fn sample_events(topic: &str, base: i64, n: usize) -> anyhow::Result<Vec<(
         .collect())
 }
 
-async fn high(topic: &str) -> anyhow::Result<i64> {
+pub(crate) async fn high(topic: &str) -> anyhow::Result<i64> {
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || Watermarks::new().map(|w| w.high(&topic))).await?
 }
 
-async fn wait_state(api: &Api<'_>, name: &str, state: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_state(api: &Api<'_>, name: &str, state: &str) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         let s = api.status(name).await?;
@@ -104,7 +108,7 @@ async fn wait_state(api: &Api<'_>, name: &str, state: &str) -> anyhow::Result<()
     }
 }
 
-async fn lifecycle(api: &Api<'_>, name: &str, action: &str) -> anyhow::Result<()> {
+pub(crate) async fn lifecycle(api: &Api<'_>, name: &str, action: &str) -> anyhow::Result<()> {
     let (code, body) = api
         .cp
         .call("PUT", &format!("{}/{name}/{action}", api.base), None)

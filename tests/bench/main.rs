@@ -11,6 +11,7 @@ mod cdc;
 mod footprint;
 mod latency;
 mod lifecycle;
+mod mysql_cdc;
 mod profile;
 mod report;
 mod scale;
@@ -72,6 +73,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("6", "worker footprint and cold start"),
     ("7", "reconciler at scale"),
     ("8", "CDC source throughput"),
+    ("9", "MySQL CDC source throughput"),
 ];
 
 fn first_line(cmd: &str, args: &[&str]) -> String {
@@ -212,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
             "6" => footprint::run(&ctx).await,
             "7" => scale::run(&ctx).await,
             "8" => cdc::run(&ctx).await,
+            "9" => mysql_cdc::run(&ctx).await,
             _ => unreachable!(),
         };
         match result {

@@ -208,6 +208,17 @@ async fn accounts(pool: &PgPool) -> anyhow::Result<Vec<Vec<Option<String>>>> {
 /// deletes, which `delete.enabled` turns into DELETEs by the record key).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cdc_into_postgres_sink_leaves_an_identical_table() -> anyhow::Result<()> {
+    cdc_into_postgres_sink("JSON").await
+}
+
+/// The same pipeline in AVRO: the change events' schemas go through the
+/// environment's Schema Registry, and the records read back with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdc_in_avro_into_postgres_sink_leaves_an_identical_table() -> anyhow::Result<()> {
+    cdc_into_postgres_sink("AVRO").await
+}
+
+async fn cdc_into_postgres_sink(format: &str) -> anyhow::Result<()> {
     let cp = ControlPlane::start(ControlPlaneOptions::default()).await?;
     let source = TestDatabase::create().await?;
     let target = TestDatabase::create().await?;
@@ -219,7 +230,7 @@ async fn cdc_into_postgres_sink_leaves_an_identical_table() -> anyhow::Result<()
         .max_connections(1)
         .connect(&target.url)
         .await?;
-    let result = replicate(&cp, &source, &pool, &target, &copy).await;
+    let result = replicate(&cp, &source, &pool, &target, &copy, format).await;
     if result.is_err() {
         drop_slots(&pool, &source.name).await;
     }
@@ -237,6 +248,7 @@ async fn replicate(
     pool: &PgPool,
     target: &TestDatabase,
     copy: &PgPool,
+    format: &str,
 ) -> anyhow::Result<()> {
     let (env, cluster) = cp.default_cluster().await?;
     let base = format!("/connect/v1/environments/{env}/clusters/{cluster}/connectors");
@@ -260,7 +272,9 @@ async fn replicate(
 
     let prefix = unique("cdc");
     let topic = format!("{prefix}.public.accounts");
-    let source_path = format!("{base}/accounts-cdc");
+    // Slot names follow connector names, and slots are the server's: the
+    // formats' tests, which run at the same time, need names of their own.
+    let source_path = format!("{base}/accounts-cdc-{}", format.to_lowercase());
     let (code, body) = cp
         .call(
             "PUT",
@@ -275,7 +289,8 @@ async fn replicate(
                 "database.sslmode": "disable",
                 "topic.prefix": prefix,
                 "table.include.list": "public\\.accounts",
-                "output.data.format": "JSON",
+                "output.data.format": format,
+                "output.key.format": format,
                 "tasks.max": "1",
             })),
         )
@@ -294,7 +309,8 @@ async fn replicate(
             Some(json!({
                 "connector.class": "PostgresSink",
                 "topics": topic,
-                "input.data.format": "JSON",
+                "input.data.format": format,
+                "input.key.format": format,
                 "connection.host": "127.0.0.1",
                 "connection.port": "5432",
                 "connection.user": "postgres",
@@ -369,6 +385,9 @@ async fn replicate(
             missing(&last, &expected)
         );
     }
+    if format == "AVRO" {
+        check_avro_snapshot_record(cp, &topic).await?;
+    }
     let one = &expected[0];
     check_eq!(one[2].as_deref(), Some("3.00"), "{one:?}");
     check_eq!(one[3], None);
@@ -383,4 +402,73 @@ async fn replicate(
     })
     .await?;
     Ok(())
+}
+
+/// The topic's first record is Avro (magic byte, a schema id the
+/// environment's registry serves) and decodes with that schema to the
+/// snapshot's first row; the key likewise.
+async fn check_avro_snapshot_record(cp: &ControlPlane, topic: &str) -> anyhow::Result<()> {
+    let (env, _) = cp.default_cluster().await?;
+    let first = kafka::consume(&kafka_bootstrap(), topic, 1, Duration::from_secs(30)).await?;
+    use apache_avro::types::Value as A;
+    let key = decode_avro(cp, &env, first[0].key.as_deref().unwrap_or_default()).await?;
+    check_eq!(key, A::Record(vec![("id".into(), A::Int(1))]));
+    let value = decode_avro(cp, &env, first[0].value.as_deref().unwrap_or_default()).await?;
+    let A::Record(fields) = value else {
+        anyhow::bail!("not a record: {value:?}");
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    check_eq!(field("op"), Some(A::String("r".into())));
+    let Some(A::Union(_, after)) = field("after") else {
+        anyhow::bail!("no after: {fields:?}");
+    };
+    let A::Record(after) = *after else {
+        anyhow::bail!("after is not a record: {after:?}");
+    };
+    let column = |name: &str| {
+        after
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    check_eq!(column("id"), Some(A::Int(1)));
+    check_eq!(
+        column("name"),
+        Some(A::Union(1, Box::new(A::String("name 1".into()))))
+    );
+    check_eq!(
+        column("balance"),
+        Some(A::Union(1, Box::new(A::String("1.25".into()))))
+    );
+    Ok(())
+}
+
+/// Decodes Schema Registry framed Avro with the writer schema the
+/// environment's registry serves for its id.
+async fn decode_avro(
+    cp: &ControlPlane,
+    env: &str,
+    bytes: &[u8],
+) -> anyhow::Result<apache_avro::types::Value> {
+    anyhow::ensure!(bytes.len() > 5 && bytes[0] == 0, "not Avro: {bytes:?}");
+    let id = i32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+    let (code, body) = cp
+        .call(
+            "GET",
+            &format!("/schema-registry/v1/environments/{env}/schemas/ids/{id}"),
+            None,
+        )
+        .await?;
+    check_eq!(code, 200, "{body}");
+    let schema = apache_avro::Schema::parse_str(body["schema"].as_str().unwrap_or_default())?;
+    Ok(apache_avro::from_avro_datum(
+        &schema,
+        &mut &bytes[5..],
+        None,
+    )?)
 }

@@ -8,6 +8,7 @@
 //! `control-plane` and `data-plane` are; default: this test binary's target dir).
 
 pub mod kafka;
+pub mod mysql;
 
 use std::path::PathBuf;
 use std::process::Stdio;

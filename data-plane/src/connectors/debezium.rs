@@ -118,6 +118,31 @@ pub fn records(opts: EventOptions, source: &Value, change: Change, now_us: i64) 
     }
 }
 
+/// The key and value schemas to produce a record with: a key or value that
+/// does not fit its table's schema (a database value the column's Connect
+/// type cannot hold) goes schemaless, so plain JSON writes it as it is and
+/// the registry formats derive a schema from it, rather than failing the task.
+pub fn fitting_schemas(
+    topic: &str,
+    key_schema: Option<&Arc<Schema>>,
+    value_schema: &Arc<Schema>,
+    kv: &KeyValue,
+) -> (Option<Arc<Schema>>, Option<Arc<Schema>>) {
+    let fitting = |schema: &Arc<Schema>, v: &Option<Value>| {
+        let fits = v
+            .as_ref()
+            .is_none_or(|v| schema.validate(v, "record").is_ok());
+        if !fits {
+            tracing::debug!(%topic, "a record that does not fit its schema goes schemaless");
+        }
+        fits.then(|| Arc::clone(schema))
+    };
+    (
+        key_schema.and_then(|k| fitting(k, &kv.key)),
+        fitting(value_schema, &kv.value),
+    )
+}
+
 /// The `source` fields every Debezium connector writes, in Debezium's
 /// order; each connector appends its own.
 pub struct SourceBase<'a> {
@@ -244,6 +269,44 @@ pub fn patterns(config: &Config, key: &str) -> Result<Vec<Regex>, FieldError> {
                 .collect()
         })
         .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// For the CDC sources' tests: change events written with their schemas in
+/// every Schema Registry format (through an in-memory registry) read back
+/// as they were. `protobuf_value` adjusts an expected value for Protobuf,
+/// which has no decimal type (decimals read back as their text).
+#[cfg(test)]
+pub(crate) async fn assert_round_trips_through_the_registry_formats(
+    topic: &str,
+    key_schema: &Schema,
+    value_schema: &Schema,
+    events: &[KeyValue],
+    protobuf_value: impl Fn(&mut Value),
+) {
+    use crate::converters::{registry::MemoryRegistry, Format, RecordConverter, Side};
+    for format in [Format::Avro, Format::Protobuf, Format::JsonSchema] {
+        let registry = MemoryRegistry::new();
+        let key = RecordConverter::new(format, Side::Key, Some(registry.clone())).unwrap();
+        let value = RecordConverter::new(format, Side::Value, Some(registry)).unwrap();
+        for kv in events {
+            let k = key
+                .from_connect_data(topic, Some(key_schema), kv.key.as_ref())
+                .await
+                .unwrap_or_else(|e| panic!("{format:?} key: {e}"));
+            let back = key.to_connect_data(topic, k.as_deref()).await.unwrap();
+            assert_eq!(back.value, kv.key, "{format:?}");
+            let v = value
+                .from_connect_data(topic, Some(value_schema), kv.value.as_ref())
+                .await
+                .unwrap_or_else(|e| panic!("{format:?} value: {e}\n{:?}", kv.value));
+            let back = value.to_connect_data(topic, v.as_deref()).await.unwrap();
+            let mut expected = kv.value.clone();
+            if let (Format::Protobuf, Some(e)) = (format, expected.as_mut()) {
+                protobuf_value(e);
+            }
+            assert_eq!(back.value, expected, "{format:?}");
+        }
+    }
 }
 
 #[cfg(test)]

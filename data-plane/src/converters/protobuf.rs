@@ -441,8 +441,8 @@ fn connect_proto(schema: &Schema) -> Result<String, String> {
     Ok(out)
 }
 
-fn proto_message(
-    schema: &Schema,
+fn proto_message<'s>(
+    schema: &'s Schema,
     name: &str,
     depth: usize,
     counter: &mut u32,
@@ -452,8 +452,14 @@ fn proto_message(
     let pad = "  ".repeat(depth);
     out.push_str(&format!("{pad}message {name} {{\n"));
     let mut nested = String::new();
+    // The messages defined in this scope: a struct schema used by several
+    // fields (a change event's `before` and `after`) is defined once.
+    let mut defined: Vec<(String, &'s Schema)> = Vec::new();
     for (i, f) in schema.fields().iter().enumerate() {
-        let mut message = |s: &Schema, nested: &mut String| -> Result<String, String> {
+        let mut message = |s: &'s Schema, nested: &mut String| -> Result<String, String> {
+            if let Some((n, _)) = defined.iter().find(|(_, d)| *d == s) {
+                return Ok(n.clone());
+            }
             *counter += 1;
             // Message names share their scope with the fields: a struct field
             // `address` of type `…orders.address` needs another name, so
@@ -463,7 +469,14 @@ fn proto_message(
                 Some(full) => upper_camel(&avro_name(full.rsplit('.').next().unwrap_or(full))),
                 None => format!("ConnectDefault{counter}"),
             };
+            // Another struct of the same name in this scope gets a name of its own.
+            let n = if defined.iter().any(|(d, _)| *d == n) {
+                format!("{n}{counter}")
+            } else {
+                n
+            };
             proto_message(s, &n, depth + 1, counter, uses_timestamp, nested)?;
+            defined.push((n.clone(), s));
             Ok(n)
         };
         let decl = match &f.schema.kind {

@@ -385,6 +385,14 @@ impl MySqlCdcTask {
     }
 
     fn push(&mut self, meta: &envelope::TableMeta, kv: KeyValue, offset: Value) {
+        // A NOT NULL column holding a zero date (null in the event) does not
+        // fit its schema: such a record goes schemaless.
+        let (key_schema, value_schema) = crate::connectors::debezium::fitting_schemas(
+            &meta.topic,
+            meta.key_schema.as_ref(),
+            &meta.value_schema,
+            &kv,
+        );
         self.pending.push(
             SourceRecord::new(
                 meta.topic.clone(),
@@ -393,8 +401,8 @@ impl MySqlCdcTask {
                 self.partition.clone(),
                 offset,
             )
-            .with_key_schema(meta.key_schema.clone())
-            .with_value_schema(Some(Arc::clone(&meta.value_schema))),
+            .with_key_schema(key_schema)
+            .with_value_schema(value_schema),
         );
     }
 }

@@ -161,13 +161,8 @@ pub async fn table_meta(
         })
         .collect();
     let pk = primary_key(conn, t.oid).await?;
-    Ok(TableMeta {
-        topic: s.topic(&t.schema, &t.table),
-        schema: t.schema.clone(),
-        table: t.table.clone(),
-        key: key_indexes(&columns, &pk),
-        columns,
-    })
+    let key = key_indexes(&columns, &pk);
+    Ok(TableMeta::new(s, &t.schema, &t.table, columns, key))
 }
 
 /// Positions of the key columns among `columns`, in key order.

@@ -1,10 +1,14 @@
 //! Postgres rows as Debezium's change events: the key (the primary key
-//! columns as an object), the row values, and the `source` block's Postgres
-//! fields; the envelope itself is [`debezium`]'s.
+//! columns as an object), the row values, their Connect schemas, and the
+//! `source` block's Postgres fields; the envelope itself is [`debezium`]'s.
 
+use std::sync::Arc;
+
+use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::connectors::debezium::{self, Change, EventOptions, Image, SourceBase};
+use crate::schema::{Field, Schema};
 
 use super::pgoutput::{Datum, Tuple};
 use super::settings::{CdcSettings, DecimalMode};
@@ -24,8 +28,9 @@ pub struct ColumnMeta {
     pub type_modifier: i32,
 }
 
-/// A captured table: its columns in order and which of them form the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A captured table: its columns in order, which of them form the key, and
+/// the Connect schemas of its records.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableMeta {
     pub schema: String,
     pub table: String,
@@ -34,9 +39,65 @@ pub struct TableMeta {
     /// Indexes into `columns` of the primary key, in key order; empty for a
     /// table without one (its records have no key).
     pub key: Vec<usize>,
+    /// `<topic>.Key`; `None` without a primary key.
+    pub key_schema: Option<Arc<Schema>>,
+    /// `<topic>.Envelope`, or the optional `<topic>.Value` with `after.state.only`.
+    pub value_schema: Arc<Schema>,
 }
 
 impl TableMeta {
+    pub fn new(
+        s: &CdcSettings,
+        schema: &str,
+        table: &str,
+        columns: Vec<ColumnMeta>,
+        key: Vec<usize>,
+    ) -> TableMeta {
+        let topic = s.topic(schema, table);
+        // pgoutput does not say which columns are NOT NULL: all are optional
+        // but the key's.
+        let field = |i: usize, c: &ColumnMeta| {
+            let schema = value::schema(c.type_oid, c.type_modifier, s.decimal);
+            Field::new(c.name.clone(), schema.with_optional(!key.contains(&i)))
+        };
+        let key_schema = (!key.is_empty()).then(|| {
+            let fields = key.iter().filter_map(|&i| Some(field(i, columns.get(i)?)));
+            Arc::new(Schema::structure(fields.collect()).named(format!("{topic}.Key")))
+        });
+        let row = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| field(i, c))
+            .collect();
+        let row = Arc::new(Schema::structure(row).named(format!("{topic}.Value")));
+        let value_schema = if s.after_state_only {
+            Arc::new(Schema::clone(&row).optional())
+        } else {
+            Arc::new(debezium::envelope_schema(&topic, row, source_schema()))
+        };
+        TableMeta {
+            schema: schema.to_string(),
+            table: table.to_string(),
+            topic,
+            columns,
+            key,
+            key_schema,
+            value_schema,
+        }
+    }
+
+    /// The key and value schemas of a record of this table (see
+    /// [`debezium::fitting_schemas`]: 'infinity' dates and timestamps, NaN
+    /// and BC dates are written as their text, which their schemas do not take).
+    pub fn schemas(&self, kv: &KeyValue) -> (Option<Arc<Schema>>, Option<Arc<Schema>>) {
+        debezium::fitting_schemas(
+            &self.topic,
+            self.key_schema.as_ref(),
+            &self.value_schema,
+            kv,
+        )
+    }
+
     /// The row as an object of column name → JSON value.
     pub fn row(&self, tuple: &Tuple, decimal: DecimalMode) -> Value {
         let mut m = Map::with_capacity(self.columns.len());
@@ -64,6 +125,10 @@ impl TableMeta {
         match (d, self.columns.get(i)) {
             (Some(Datum::Text(t)), Some(c)) => {
                 value::to_json(c.type_oid, c.type_modifier, t, decimal)
+            }
+            // Debezium writes the placeholder's bytes into binary columns.
+            (Some(Datum::UnchangedToast), Some(c)) if c.type_oid == value::oid::BYTEA => {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(UNAVAILABLE))
             }
             (Some(Datum::UnchangedToast), _) => Value::String(UNAVAILABLE.into()),
             _ => Value::Null,
@@ -153,6 +218,19 @@ fn source_block(settings: &CdcSettings, meta: &TableMeta, s: &SourceInfo) -> Val
     Value::Object(block)
 }
 
+/// `io.debezium.connector.postgresql.Source`.
+pub fn source_schema() -> Arc<Schema> {
+    let mut fields = SourceBase::fields();
+    fields.extend([
+        Field::new("schema", Schema::string()),
+        Field::new("table", Schema::string()),
+        Field::new("txId", Schema::int64().optional()),
+        Field::new("lsn", Schema::int64().optional()),
+        Field::new("xmin", Schema::int64().optional()),
+    ]);
+    Arc::new(Schema::structure(fields).named("io.debezium.connector.postgresql.Source"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,24 +253,18 @@ mod tests {
     }
 
     fn meta() -> TableMeta {
-        TableMeta {
-            schema: "public".into(),
-            table: "orders".into(),
-            topic: "shop.public.orders".into(),
-            columns: vec![
-                ColumnMeta {
-                    name: "id".into(),
-                    type_oid: value::oid::INT4,
-                    type_modifier: -1,
-                },
-                ColumnMeta {
-                    name: "note".into(),
-                    type_oid: 25,
-                    type_modifier: -1,
-                },
-            ],
-            key: vec![0],
-        }
+        let col = |name: &str, type_oid: u32| ColumnMeta {
+            name: name.into(),
+            type_oid,
+            type_modifier: -1,
+        };
+        TableMeta::new(
+            &settings(&[]),
+            "public",
+            "orders",
+            vec![col("id", value::oid::INT4), col("note", 25)],
+            vec![0],
+        )
     }
 
     fn row(id: &str, note: Option<&str>) -> Tuple {
@@ -391,5 +463,135 @@ mod tests {
                 value: None
             }]
         );
+    }
+
+    /// Every mapped column type, in change events that fit their schemas
+    /// and read back the same through AVRO, PROTOBUF and JSON_SR.
+    #[tokio::test]
+    async fn events_round_trip_through_the_registry_formats() {
+        use value::oid;
+        for decimal in ["precise", "double"] {
+            let s = settings(&[("decimal.handling.mode", decimal)]);
+            let col = |name: &str, type_oid: u32, type_modifier: i32| ColumnMeta {
+                name: name.into(),
+                type_oid,
+                type_modifier,
+            };
+            let m = TableMeta::new(
+                &s,
+                "public",
+                "accounts",
+                vec![
+                    col("id", oid::INT8, -1),
+                    col("small", oid::INT2, -1),
+                    col("n", oid::INT4, -1),
+                    col("o", oid::OID, -1),
+                    col("active", oid::BOOL, -1),
+                    col("rate", oid::FLOAT8, -1),
+                    col("ratio", oid::FLOAT4, -1),
+                    col("balance", oid::NUMERIC, -1),
+                    col("raw", oid::BYTEA, -1),
+                    col("born", oid::DATE, -1),
+                    col("at", oid::TIMESTAMP, -1),
+                    col("at_ms", oid::TIMESTAMP, 3),
+                    col("updated", oid::TIMESTAMPTZ, -1),
+                    col("opens", oid::TIME, -1),
+                    col("opens_ms", oid::TIME, 3),
+                    col("tags", oid::JSONB, -1),
+                    col("uid", oid::UUID, -1),
+                    col("note", 25, -1),
+                ],
+                vec![0],
+            );
+            let text = |t: &str| Datum::Text(t.into());
+            let full = |id: &str| {
+                vec![
+                    text(id),
+                    text("-3"),
+                    text("42"),
+                    text("4000000000"),
+                    text("t"),
+                    text("0.1"),
+                    text("1.5"),
+                    text("12.340"),
+                    text("\\x00ff"),
+                    text("1969-12-31"),
+                    text("2024-03-01 10:20:30.123456"),
+                    text("2024-03-01 10:20:30.123"),
+                    text("2024-03-01 10:20:30+02"),
+                    text("23:59:59.999999"),
+                    text("00:00:01.5"),
+                    text("{\"a\": [1]}"),
+                    text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                    Datum::UnchangedToast,
+                ]
+            };
+            let mut nulls = vec![text("2")];
+            nulls.resize(18, Datum::Null);
+            let mut events = Vec::new();
+            for change in [
+                RowChange::Read(full("1")),
+                RowChange::Insert(nulls.clone()),
+                RowChange::Update {
+                    old: Some(full("1")),
+                    old_is_key: false,
+                    new: full("1"),
+                },
+                RowChange::Update {
+                    old: Some(full("1")),
+                    old_is_key: false,
+                    new: full("3"),
+                },
+                RowChange::Delete(nulls.clone()),
+            ] {
+                events.extend(records(&s, &m, &source(), &change, 7));
+            }
+            for kv in &events {
+                if let Some(v) = &kv.value {
+                    m.value_schema.validate(v, "value").unwrap();
+                }
+            }
+            debezium::assert_round_trips_through_the_registry_formats(
+                &m.topic,
+                m.key_schema.as_deref().unwrap(),
+                &m.value_schema,
+                &events,
+                |_| {},
+            )
+            .await;
+        }
+    }
+
+    #[test]
+    fn values_outside_their_schema_go_schemaless() {
+        let s = settings(&[]);
+        let m = TableMeta::new(
+            &s,
+            "public",
+            "events",
+            vec![
+                ColumnMeta {
+                    name: "id".into(),
+                    type_oid: value::oid::INT4,
+                    type_modifier: -1,
+                },
+                ColumnMeta {
+                    name: "at".into(),
+                    type_oid: value::oid::TIMESTAMP,
+                    type_modifier: -1,
+                },
+            ],
+            vec![0],
+        );
+        let insert = |at: &str| {
+            let row = vec![Datum::Text("1".into()), Datum::Text(at.into())];
+            records(&s, &m, &source(), &RowChange::Insert(row), 0).remove(0)
+        };
+        let (k, v) = m.schemas(&insert("2024-01-01 00:00:00"));
+        assert!(k.is_some() && v.is_some());
+        let odd = insert("infinity");
+        assert_eq!(odd.value.as_ref().unwrap()["after"]["at"], "infinity");
+        let (k, v) = m.schemas(&odd);
+        assert!(k.is_some() && v.is_none());
     }
 }

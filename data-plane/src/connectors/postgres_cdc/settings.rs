@@ -80,9 +80,9 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::new(PLUGIN_NAME, String).default("pgoutput").allowed(&["pgoutput"]).group(CDC)
             .doc("Plugin name", "The logical decoding output plugin; pgoutput, built into Postgres 10+."),
         ConfigDef::new(OUTPUT_DATA_FORMAT, String).default("JSON").allowed(FORMATS).importance(Importance::High).group(OUT)
-            .doc("Output Kafka record value format", "Only JSON is supported yet."),
+            .doc("Output Kafka record value format", "AVRO, PROTOBUF and JSON_SR register the change events' schemas with the Schema Registry; JSON writes plain JSON."),
         ConfigDef::new(OUTPUT_KEY_FORMAT, String).default("JSON").allowed(FORMATS).group(OUT)
-            .doc("Output Kafka record key format", "Only JSON is supported yet."),
+            .doc("Output Kafka record key format", "The primary key's format, as output.data.format."),
         ConfigDef::new(TOMBSTONES_ON_DELETE, Boolean).default("true").group(OUT)
             .doc("Tombstones on delete", "Follow each delete event with a tombstone (same key, null value) so compacted topics drop the row."),
         ConfigDef::new(AFTER_STATE_ONLY, Boolean).default("false").group(OUT)
@@ -129,16 +129,6 @@ pub fn validate_extra(config: &Config) -> Vec<FieldError> {
     for key in [TABLE_INCLUDE, TABLE_EXCLUDE] {
         if let Err(e) = patterns(config, key) {
             errors.push(e);
-        }
-    }
-    for key in [OUTPUT_DATA_FORMAT, OUTPUT_KEY_FORMAT] {
-        if let Some(f) = non_empty(config, key) {
-            if !f.eq_ignore_ascii_case("JSON") {
-                errors.push(FieldError::new(
-                    key,
-                    format!("{key} {f} is not supported yet; use JSON"),
-                ));
-            }
         }
     }
     if let Some(n) = non_empty(config, "tasks.max").and_then(|v| v.parse::<i64>().ok()) {
@@ -468,10 +458,10 @@ mod tests {
         assert_eq!(keys(&[(SLOT_NAME, "Bad-Slot")]), vec![SLOT_NAME]);
         assert_eq!(keys(&[(PUBLICATION_NAME, "a'b")]), vec![PUBLICATION_NAME]);
         assert_eq!(keys(&[(TABLE_INCLUDE, "public.(")]), vec![TABLE_INCLUDE]);
-        assert_eq!(
-            keys(&[(OUTPUT_DATA_FORMAT, "AVRO")]),
-            vec![OUTPUT_DATA_FORMAT]
-        );
+        // The Schema Registry formats are accepted (the events carry schemas).
+        for format in ["AVRO", "PROTOBUF", "JSON_SR"] {
+            assert!(keys(&[(OUTPUT_DATA_FORMAT, format), (OUTPUT_KEY_FORMAT, format)]).is_empty());
+        }
         assert_eq!(keys(&[("tasks.max", "2")]), vec!["tasks.max"]);
         assert_eq!(keys(&[(TOPIC_PREFIX, "a b")]), vec![TOPIC_PREFIX]);
         assert!(keys(&[("tasks.max", "1")]).is_empty());

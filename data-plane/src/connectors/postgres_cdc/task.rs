@@ -304,7 +304,7 @@ impl PostgresCdcTask {
                     let offset = offset::snapshot(lsn, is_last, now);
                     for kv in envelope::records(&self.s, &meta, &source, &RowChange::Read(row), now)
                     {
-                        self.push(&meta.topic, kv, offset.clone());
+                        self.push(&meta, kv, offset.clone());
                     }
                 }
                 Ok(())
@@ -540,11 +540,7 @@ impl PostgresCdcTask {
                 commit_lsn: final_lsn,
                 events,
             };
-            self.push(
-                &meta.topic,
-                kv,
-                offset::streaming(position, lsn, xid, commit_us),
-            );
+            self.push(&meta, kv, offset::streaming(position, lsn, xid, commit_us));
         }
         Ok(())
     }
@@ -588,26 +584,24 @@ impl PostgresCdcTask {
                 type_modifier: c.type_modifier,
             })
             .collect();
-        TableMeta {
-            schema: rel.schema.clone(),
-            table: rel.table.clone(),
-            topic: self.s.topic(&rel.schema, &rel.table),
-            key: catalog::key_indexes(&columns, key),
-            columns,
-        }
+        let key = catalog::key_indexes(&columns, key);
+        TableMeta::new(&self.s, &rel.schema, &rel.table, columns, key)
     }
 
-    fn push(&mut self, topic: &str, kv: envelope::KeyValue, offset: Value) {
+    fn push(&mut self, meta: &TableMeta, kv: envelope::KeyValue, offset: Value) {
         self.last_emitted = Some(offset.clone());
-        self.pending.push(SourceRecord {
-            topic: topic.to_string(),
-            key: kv.key,
-            value: kv.value,
-            headers: Vec::new(),
-            source_partition: self.partition.clone(),
-            source_offset: offset,
-            ..SourceRecord::default()
-        });
+        let (key_schema, value_schema) = meta.schemas(&kv);
+        self.pending.push(
+            SourceRecord::new(
+                meta.topic.clone(),
+                kv.key,
+                kv.value,
+                self.partition.clone(),
+                offset,
+            )
+            .with_key_schema(key_schema)
+            .with_value_schema(value_schema),
+        );
     }
 
     /// Every record produced so far is committed.

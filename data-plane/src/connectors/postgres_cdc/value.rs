@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::{json, Value};
 
 use super::settings::DecimalMode;
+use crate::schema::Schema;
 
 /// Session settings for both the replication and the snapshot connection:
 /// ISO dates, UTC, round-trip floats, hex bytea.
@@ -39,14 +40,49 @@ pub mod oid {
     pub const TIME: u32 = 1083;
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
+    pub const JSON: u32 = 114;
+    pub const JSONB: u32 = 3802;
+    pub const UUID: u32 = 2950;
+}
+
+/// The Connect schema of a column's values as [`to_json`] writes them
+/// (Debezium's names for the temporal and semantic types), required; the
+/// caller makes it optional.
+pub fn schema(type_oid: u32, type_modifier: i32, decimal: DecimalMode) -> Schema {
+    let named = |s: Schema, name: &str| s.named(name).with_version(1);
+    match type_oid {
+        oid::BOOL => Schema::boolean(),
+        oid::INT2 => Schema::int16(),
+        oid::INT4 => Schema::int32(),
+        oid::INT8 | oid::OID => Schema::int64(),
+        oid::FLOAT4 => Schema::float32(),
+        oid::FLOAT8 => Schema::float64(),
+        oid::NUMERIC if decimal == DecimalMode::Double => Schema::float64(),
+        oid::BYTEA => Schema::bytes(),
+        oid::DATE => named(Schema::int32(), "io.debezium.time.Date"),
+        oid::TIMESTAMP if millis_precision(type_modifier) => {
+            named(Schema::int64(), "io.debezium.time.Timestamp")
+        }
+        oid::TIMESTAMP => named(Schema::int64(), "io.debezium.time.MicroTimestamp"),
+        oid::TIMESTAMPTZ => named(Schema::string(), "io.debezium.time.ZonedTimestamp"),
+        oid::TIME if millis_precision(type_modifier) => {
+            named(Schema::int32(), "io.debezium.time.Time")
+        }
+        oid::TIME => named(Schema::int64(), "io.debezium.time.MicroTime"),
+        oid::JSON | oid::JSONB => named(Schema::string(), "io.debezium.data.Json"),
+        oid::UUID => named(Schema::string(), "io.debezium.data.Uuid"),
+        // Numerics in string mode and everything written as its text.
+        _ => Schema::string(),
+    }
 }
 
 /// The JSON of one non-null column value.
 pub fn to_json(type_oid: u32, type_modifier: i32, text: &str, decimal: DecimalMode) -> Value {
     let converted = match type_oid {
+        // The output function writes t/f; the snapshot's `::text` cast true/false.
         oid::BOOL => match text {
-            "t" => Some(Value::Bool(true)),
-            "f" => Some(Value::Bool(false)),
+            "t" | "true" => Some(Value::Bool(true)),
+            "f" | "false" => Some(Value::Bool(false)),
             _ => None,
         },
         oid::INT2 | oid::INT4 | oid::INT8 => text.parse::<i64>().ok().map(Value::from),
@@ -136,6 +172,11 @@ mod tests {
         assert_eq!(v(oid::INT4, "42"), json!(42));
         assert_eq!(v(oid::INT8, "-9223372036854775808"), json!(i64::MIN));
         assert_eq!(v(oid::BOOL, "t"), json!(true));
+        assert_eq!(
+            v(oid::BOOL, "false"),
+            json!(false),
+            "as the snapshot reads it"
+        );
         assert_eq!(v(oid::FLOAT8, "1.5"), json!(1.5));
         assert_eq!(v(oid::FLOAT8, "NaN"), json!("NaN"));
         assert_eq!(v(oid::NUMERIC, "12.340"), json!("12.340"));
