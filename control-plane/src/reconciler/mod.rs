@@ -24,6 +24,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::provider::WorkerProvider;
+use crate::store::health::StoreHealth;
 use crate::store::RECONCILE_CHANNEL;
 use autoscale::{AutoscaleSettings, Autoscaler};
 
@@ -47,6 +48,9 @@ pub struct Reconciler {
     secrets: Arc<crate::secrets::SecretBox>,
     settings: ReconcilerSettings,
     autoscaler: Autoscaler,
+    /// The reconciler pauses while the store is down; the outage is credited
+    /// to the leases before the store counts as up again.
+    store_health: Arc<StoreHealth>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +92,15 @@ impl Reconciler {
             secrets,
             settings,
             autoscaler,
+            store_health: StoreHealth::new(),
         }
+    }
+
+    /// Pauses while `health` says the store is down, so the first pass after
+    /// an outage sees the leases with the outage credited.
+    pub fn with_store_health(mut self, health: Arc<StoreHealth>) -> Reconciler {
+        self.store_health = health;
+        self
     }
 
     /// Runs until `shutdown` flips: campaigns for leadership, then reconciles
@@ -103,6 +115,12 @@ impl Reconciler {
         };
         let mut leadership: Option<leader::Leadership> = None;
         while !*shutdown.borrow() {
+            if !self.store_health.is_up() {
+                // A leader's lock session dies with the store: it steps down
+                // below when it finds its session gone, and campaigns again.
+                self.wait(&mut listener, &mut shutdown).await;
+                continue;
+            }
             if leadership.is_none() {
                 match leader::try_acquire(&self.pool, &self.settings.holder).await {
                     Ok(Some(l)) => {
