@@ -111,9 +111,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let store_health = store::health::StoreHealth::new();
-    let monitor_task = tokio::spawn(
-        Arc::clone(&store_health).monitor(pool.clone(), stop_rx.clone()),
-    );
+    let monitor_task =
+        tokio::spawn(Arc::clone(&store_health).monitor(pool.clone(), stop_rx.clone()));
     let state = AppState {
         store_health: Arc::clone(&store_health),
         assignment_changes,

@@ -49,7 +49,9 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::V
     if !state.store_health.is_up() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "detail": "database: unavailable (store health probe)"})),
+            Json(
+                json!({"status": "unavailable", "detail": "database: unavailable (store health probe)"}),
+            ),
         );
     }
     let ping = tokio::time::timeout(PROBE_TIMEOUT, crate::store::ping(&state.pool)).await;

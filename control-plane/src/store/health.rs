@@ -107,7 +107,10 @@ impl StoreHealth {
 
     fn went_down(&self, why: &str) {
         if self.is_up() {
-            tracing::error!(error = why, "store unavailable: answering 503 and keeping workers' tasks until it returns");
+            tracing::error!(
+                error = why,
+                "store unavailable: answering 503 and keeping workers' tasks until it returns"
+            );
             self.set(false);
         }
     }

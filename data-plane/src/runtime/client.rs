@@ -174,10 +174,14 @@ mod tests {
 
     #[test]
     fn only_the_typed_503_body_means_store_unavailable() {
-        let u = store_unavailable(r#"{"store_unavailable":true,"lease_ms":3000,"heartbeat_ms":500}"#)
-            .unwrap();
+        let u =
+            store_unavailable(r#"{"store_unavailable":true,"lease_ms":3000,"heartbeat_ms":500}"#)
+                .unwrap();
         assert_eq!(u.lease_ms, 3000);
-        assert!(store_unavailable(r#"{"store_unavailable":false,"lease_ms":1,"heartbeat_ms":1}"#).is_none());
+        assert!(
+            store_unavailable(r#"{"store_unavailable":false,"lease_ms":1,"heartbeat_ms":1}"#)
+                .is_none()
+        );
         assert!(store_unavailable(r#"{"errors":[{"status":"503"}]}"#).is_none());
         assert!(store_unavailable("upstream down").is_none());
     }

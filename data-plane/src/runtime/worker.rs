@@ -246,7 +246,10 @@ impl Worker {
                         failures = 0;
                     }
                     if store_down_since.take().is_some() {
-                        tracing::info!(tasks = self.tasks.len(), "control plane's store is back; lease renewed, offsets reported");
+                        tracing::info!(
+                            tasks = self.tasks.len(),
+                            "control plane's store is back; lease renewed, offsets reported"
+                        );
                     }
                     long_polled = resp.digest.is_some();
                     digest = resp.digest;
@@ -411,10 +414,7 @@ mod tests {
         let fence = lease.fence_at();
         // Answers at 1 s, 2 s … 9 s: the deadline moves on by 8 s.
         for s in 1..9 {
-            lease.credit_outage(
-                t0 + Duration::from_secs(s),
-                t0 + Duration::from_secs(s + 1),
-            );
+            lease.credit_outage(t0 + Duration::from_secs(s), t0 + Duration::from_secs(s + 1));
         }
         assert_eq!(lease.fence_at(), fence + Duration::from_secs(8));
         // A clock that went backwards credits nothing.
