@@ -114,14 +114,25 @@ impl Reconciler {
             }
         };
         let mut leadership: Option<leader::Leadership> = None;
+        // After a store outage the leader of before campaigns first and the
+        // others hold back this long, so leadership (and the workers its
+        // provider runs) stays where it was.
+        let grace = self.settings.interval * 2 + Duration::from_secs(1);
+        let mut campaign_after = tokio::time::Instant::now();
+        let mut campaign_now = false;
         while !*shutdown.borrow() {
             if !self.store_health.is_up() {
                 // A leader's lock session dies with the store: it steps down
                 // below when it finds its session gone, and campaigns again.
+                if leadership.is_none() {
+                    campaign_after = tokio::time::Instant::now() + grace;
+                }
                 self.wait(&mut listener, &mut shutdown).await;
                 continue;
             }
-            if leadership.is_none() {
+            let campaign =
+                std::mem::take(&mut campaign_now) || tokio::time::Instant::now() >= campaign_after;
+            if leadership.is_none() && campaign {
                 match leader::try_acquire(&self.pool, &self.settings.holder).await {
                     Ok(Some(l)) => {
                         tracing::info!(epoch = l.epoch, holder = %self.settings.holder, "reconciler leadership acquired");
@@ -149,6 +160,10 @@ impl Reconciler {
                         if let Some(l) = leadership.take() {
                             l.release().await;
                         }
+                        // Its session may have died with a store outage: campaign
+                        // again at once, before the others' grace runs out.
+                        campaign_now = true;
+                        continue;
                     }
                     Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
                 }
