@@ -119,26 +119,27 @@ impl Reconciler {
         // provider runs) stays where it was.
         let grace = self.settings.interval * 2 + Duration::from_secs(1);
         let mut campaign_after = tokio::time::Instant::now();
-        let mut campaign_now = false;
+        // This replica held the lock last it knew (until another is seen holding it).
+        let mut led_last = false;
         while !*shutdown.borrow() {
             if !self.store_health.is_up() {
                 // A leader's lock session dies with the store: it steps down
                 // below when it finds its session gone, and campaigns again.
-                if leadership.is_none() {
+                if !led_last {
                     campaign_after = tokio::time::Instant::now() + grace;
                 }
                 self.wait(&mut listener, &mut shutdown).await;
                 continue;
             }
-            let campaign =
-                std::mem::take(&mut campaign_now) || tokio::time::Instant::now() >= campaign_after;
+            let campaign = led_last || tokio::time::Instant::now() >= campaign_after;
             if leadership.is_none() && campaign {
                 match leader::try_acquire(&self.pool, &self.settings.holder).await {
                     Ok(Some(l)) => {
                         tracing::info!(epoch = l.epoch, holder = %self.settings.holder, "reconciler leadership acquired");
                         leadership = Some(l);
+                        led_last = true;
                     }
-                    Ok(None) => {}
+                    Ok(None) => led_last = false,
                     Err(e) => tracing::warn!(error = %e, "leader election failed"),
                 }
             }
@@ -161,8 +162,7 @@ impl Reconciler {
                             l.release().await;
                         }
                         // Its session may have died with a store outage: campaign
-                        // again at once, before the others' grace runs out.
-                        campaign_now = true;
+                        // again at once (`led_last`), before the others' grace runs out.
                         continue;
                     }
                     Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
