@@ -28,6 +28,9 @@ use crate::store::health::StoreHealth;
 use crate::store::RECONCILE_CHANNEL;
 use autoscale::{AutoscaleSettings, Autoscaler};
 
+/// How long one campaign for leadership may take.
+const CAMPAIGN_TIMEOUT: Duration = Duration::from_secs(1);
+
 pub struct ReconcilerSettings {
     pub holder: String,
     pub interval: Duration,
@@ -59,6 +62,10 @@ pub enum ReconcileError {
     Db(#[from] sqlx::Error),
     #[error("leadership lost")]
     Deposed,
+    /// The store went down (or has not been credited the outage yet):
+    /// nothing may be expired or moved.
+    #[error("store unavailable")]
+    StoreUnavailable,
 }
 
 /// What one pass did, for logs and tests.
@@ -133,7 +140,15 @@ impl Reconciler {
             }
             let campaign = led_last || tokio::time::Instant::now() >= campaign_after;
             if leadership.is_none() && campaign {
-                match leader::try_acquire(&self.pool, &self.settings.holder).await {
+                // Bounded: a campaign must not sit in the pool's acquire
+                // through an outage and win the lock the moment it ends.
+                let attempt = tokio::time::timeout(
+                    CAMPAIGN_TIMEOUT,
+                    leader::try_acquire(&self.pool, &self.settings.holder),
+                )
+                .await
+                .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+                match attempt {
                     Ok(Some(l)) => {
                         tracing::info!(epoch = l.epoch, holder = %self.settings.holder, "reconciler leadership acquired");
                         leadership = Some(l);
@@ -211,6 +226,11 @@ impl Reconciler {
     pub async fn pass(&mut self, epoch: i64) -> Result<PassReport, ReconcileError> {
         let mut report = PassReport::default();
         let mut tx = self.pool.begin().await?;
+        // `begin` may have waited out an outage: only once this replica has
+        // credited it to the leases may anything expire.
+        if !self.store_health.is_up() {
+            return Err(ReconcileError::StoreUnavailable);
+        }
         if !leader::still_leader(&mut tx, epoch).await? {
             return Err(ReconcileError::Deposed);
         }
