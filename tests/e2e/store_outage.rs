@@ -117,6 +117,10 @@ async fn an_outage_of_three_leases_moves_every_record_and_runs_no_task_twice() -
         .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = placements(&store).await?;
+    let leader_before: String =
+        sqlx::query_scalar("SELECT holder FROM reconciler_leader WHERE id = 1")
+            .fetch_one(&store)
+            .await?;
     store.close().await;
     eprintln!("before the outage: {before:?}");
     anyhow::ensure!(
@@ -227,6 +231,14 @@ async fn an_outage_of_three_leases_moves_every_record_and_runs_no_task_twice() -
     .fetch_one(&store)
     .await?;
     assert_eq!(leaders, 1, "exactly one reconciler leader after the outage");
+    let leader_after: String =
+        sqlx::query_scalar("SELECT holder FROM reconciler_leader WHERE id = 1")
+            .fetch_one(&store)
+            .await?;
+    assert_eq!(
+        leader_after, leader_before,
+        "the leader of before leads again"
+    );
     for name in ["orders", "orders-pg"] {
         let (_, s) = cp
             .call("GET", &format!("{base}/{name}/status"), None)
