@@ -8,11 +8,22 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
-/// Where Debian's PostgreSQL binaries live; `TRIBUTARY_PG_BIN` overrides.
+/// Where the PostgreSQL server binaries live: `TRIBUTARY_PG_BIN`, else
+/// Debian's PostgreSQL 15 folder, else what `pg_config --bindir` says.
 fn pg_bin() -> PathBuf {
-    std::env::var("TRIBUTARY_PG_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("/usr/lib/postgresql/15/bin"))
+    if let Ok(dir) = std::env::var("TRIBUTARY_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let debian = PathBuf::from("/usr/lib/postgresql/15/bin");
+    if debian.join("pg_ctl").is_file() {
+        return debian;
+    }
+    Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or(debian)
 }
 
 fn is_root() -> bool {
