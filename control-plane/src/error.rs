@@ -11,6 +11,9 @@ use serde_json::json;
 use crate::lifecycle::TargetState;
 use crate::service::connectors::ServiceError;
 
+/// The error code of [`ApiError::store_unavailable`].
+pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status}: {detail}")]
 pub struct ApiError {
@@ -103,6 +106,21 @@ impl ApiError {
             "Service Unavailable",
             detail,
         )
+    }
+
+    /// The store is down (see `store::health`): answered at once, with
+    /// `Retry-After`, instead of waiting on the pool.
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            STORE_UNAVAILABLE,
+            "Service Unavailable",
+            "The service's database is unavailable; retry shortly",
+        )
+    }
+
+    pub fn is_store_unavailable(&self) -> bool {
+        self.code == STORE_UNAVAILABLE
     }
 
     /// A count limit of the organization was reached (Confluent's 402 `quota_exceeded`).
@@ -205,6 +223,12 @@ impl ApiError {
                 HeaderValue::from_static("Basic realm=\"tributary\", error=\"invalid_key\""),
             );
         }
+        if self.is_store_unavailable() {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::store::health::RETRY_AFTER_SECS),
+            );
+        }
         resp.extensions_mut().insert(self.clone());
         resp
     }
@@ -218,6 +242,15 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // The store went away under the request (before the health probe
+        // noticed): a 503 to retry, not a 500.
+        if matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+        ) {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::store_unavailable();
+        }
         ApiError::internal(format!("database: {e}"))
     }
 }
@@ -509,6 +542,19 @@ mod tests {
             to: TargetState::Paused,
         });
         assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "conflict"));
+    }
+
+    #[test]
+    fn store_unavailable_is_a_503_with_retry_after_in_every_shape() {
+        let e = ApiError::store_unavailable();
+        let r = e.clone().into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(e.v2_body()["errors"][0]["code"], STORE_UNAVAILABLE);
+        assert_eq!(e.upstream_body()["error_code"], 503);
+        assert_eq!(e.connect_body()["error"]["code"], 503);
+        assert!(ApiError::from(sqlx::Error::PoolTimedOut).is_store_unavailable());
+        assert!(!ApiError::from(sqlx::Error::RowNotFound).is_store_unavailable());
     }
 
     #[test]

@@ -124,7 +124,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(args.egress_allow.clone()),
         access.quotas.clone(),
     ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let store_health = store::health::StoreHealth::new();
+    let monitor_task =
+        tokio::spawn(Arc::clone(&store_health).monitor(pool.clone(), stop_rx.clone()));
     let state = AppState {
+        store_health: Arc::clone(&store_health),
         assignment_changes,
         pool: pool.clone(),
         keys: Arc::new(KeyVerifier::default()),
@@ -141,7 +146,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.http_addr))?;
     tracing::info!(addr = %args.http_addr, provider = provider.name(), "control plane listening");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let reconciler = Reconciler::new(
         pool.clone(),
         Arc::clone(&state.secrets),
@@ -156,7 +160,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             restart_backoff: Duration::from_millis(args.restart_backoff_ms.max(1)),
             restart_backoff_max: Duration::from_millis(args.restart_backoff_max_ms.max(1)),
         },
-    );
+    )
+    .with_store_health(store_health);
     let reconciler_task = tokio::spawn(reconciler.run(stop_rx.clone()));
     let housekeeping_task = tokio::spawn(housekeeping::run(
         pool.clone(),
@@ -179,6 +184,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = reconciler_task.await;
     let _ = housekeeping_task.await;
+    let _ = monitor_task.await;
     provider.shutdown().await;
     Ok(())
 }

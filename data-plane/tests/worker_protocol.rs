@@ -1,6 +1,7 @@
 //! The worker against a fake control plane (and librdkafka's mock cluster):
 //! it registers, runs what heartbeats assign, re-registers when its lease is
-//! gone, fences itself when it cannot heartbeat, and says goodbye on shutdown.
+//! gone, keeps its tasks while the control plane says its store is down,
+//! fences itself when it cannot heartbeat, and says goodbye on shutdown.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use rdkafka::mocking::MockCluster;
 use tokio::sync::oneshot;
 use tributary_data_plane::protocol::{
     HeartbeatRequest, HeartbeatResponse, KafkaConnection, RegisterRequest, RegisterResponse,
-    TargetState, TaskAssignment, TaskId, TaskState,
+    StoreUnavailable, TargetState, TaskAssignment, TaskId, TaskState,
 };
 use tributary_data_plane::runtime::{Worker, WorkerConfig};
 
@@ -26,6 +27,8 @@ enum Mode {
     Normal,
     Gone,
     Down,
+    /// Reachable, but its store is not (protocol revision 2).
+    StoreDown,
 }
 
 #[derive(Default)]
@@ -67,12 +70,22 @@ async fn heartbeat(
     State(plane): State<Shared>,
     Path(worker): Path<String>,
     Json(req): Json<HeartbeatRequest>,
-) -> Result<Json<HeartbeatResponse>, StatusCode> {
+) -> Result<Json<HeartbeatResponse>, axum::response::Response> {
+    use axum::response::IntoResponse;
     let mut p = plane.lock().unwrap();
     assert_eq!(worker, "w-test");
     match p.mode.unwrap_or(Mode::Normal) {
-        Mode::Gone => return Err(StatusCode::GONE),
-        Mode::Down => return Err(StatusCode::SERVICE_UNAVAILABLE),
+        Mode::Gone => return Err(StatusCode::GONE.into_response()),
+        Mode::Down => return Err(StatusCode::SERVICE_UNAVAILABLE.into_response()),
+        Mode::StoreDown => {
+            let body = StoreUnavailable {
+                store_unavailable: true,
+                lease_ms: LEASE_MS,
+                heartbeat_ms: HEARTBEAT_MS,
+                message: None,
+            };
+            return Err((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+        }
         Mode::Normal => {}
     }
     p.heartbeats.push(req);
@@ -194,6 +207,29 @@ async fn worker_follows_the_control_plane() {
         matches!(last_report(p), Some((2, TaskState::Running, _)))
     })
     .await;
+
+    // The store is down for three leases: the worker keeps its task, which
+    // keeps producing, and reports it (with its records) once the store is back.
+    let before = last_report(&plane.lock().unwrap()).map_or(0, |r| r.2);
+    plane.lock().unwrap().mode = Some(Mode::StoreDown);
+    tokio::time::sleep(Duration::from_millis(3 * LEASE_MS)).await;
+    {
+        let mut p = plane.lock().unwrap();
+        p.heartbeats.clear();
+        p.mode = Some(Mode::Normal);
+    }
+    eventually(&plane, "a heartbeat after the store outage", |p| {
+        !p.heartbeats.is_empty()
+    })
+    .await;
+    let after = plane.lock().unwrap().heartbeats[0].tasks.first().cloned();
+    let after = after.expect("the task still runs after a store outage of three leases");
+    assert_eq!((after.epoch, after.state), (2, TaskState::Running));
+    assert!(
+        after.records > before,
+        "{} records, {before} before the outage",
+        after.records
+    );
 
     // Control plane unreachable past lease - interval: the worker stops its
     // tasks, so its first heartbeat afterwards reports none.

@@ -9,6 +9,7 @@
 
 pub mod kafka;
 pub mod mysql;
+pub mod pg_cluster;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -68,18 +69,23 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> anyhow::Result<TestDatabase> {
-        let admin: PgConnectOptions = admin_database_url().parse()?;
+        Self::create_on(&admin_database_url()).await
+    }
+
+    /// A database on the server of `admin_url` (e.g. a [`pg_cluster::PgCluster`]).
+    pub async fn create_on(admin_url: &str) -> anyhow::Result<TestDatabase> {
+        let admin: PgConnectOptions = admin_url.parse()?;
         let name = unique("tributary_test");
         let mut conn = admin
             .connect()
             .await
-            .with_context(|| format!("connect to Postgres at {}", admin_database_url()))?;
+            .with_context(|| format!("connect to Postgres at {admin_url}"))?;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await?;
         conn.close().await?;
         let url = {
-            let base = admin_database_url();
+            let base = admin_url;
             match base.rfind('/') {
                 Some(i) if base[..i].contains("://") && i > base.find("://").unwrap_or(0) + 2 => {
                     let (head, tail) = base.split_at(i);
@@ -140,14 +146,21 @@ pub struct ControlPlane {
     owns_db: bool,
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
 
 impl ControlPlane {
     pub async fn start(opts: ControlPlaneOptions) -> anyhow::Result<ControlPlane> {
-        let db = TestDatabase::create().await?;
+        Self::start_on(opts, TestDatabase::create().await?).await
+    }
+
+    /// A control plane whose store is `db` (e.g. on a cluster the test stops).
+    pub async fn start_on(
+        opts: ControlPlaneOptions,
+        db: TestDatabase,
+    ) -> anyhow::Result<ControlPlane> {
         let key = Alphanumeric
             .sample_string(&mut rand::thread_rng(), 16)
             .to_ascii_uppercase();

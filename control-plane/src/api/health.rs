@@ -45,7 +45,17 @@ async fn health() -> Json<serde_json::Value> {
     )
 )]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match crate::store::ping(&state.pool).await {
+    use crate::store::health::PROBE_TIMEOUT;
+    if !state.store_health.is_up() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "unavailable", "detail": "database: unavailable (store health probe)"}),
+            ),
+        );
+    }
+    let ping = tokio::time::timeout(PROBE_TIMEOUT, crate::store::ping(&state.pool)).await;
+    match ping.unwrap_or(Err(sqlx::Error::PoolTimedOut)) {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod org;
 pub mod schema_registry;
 pub mod schemas;
+pub mod store_gate;
 pub mod v2;
 pub mod workers;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub access: Arc<auth::AccessControl>,
     /// Every connector operation, for every face of the API.
     pub connectors: Arc<ConnectorService>,
+    /// Whether the store answers; routes that need it answer 503 while not.
+    pub store_health: Arc<crate::store::health::StoreHealth>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -61,19 +64,26 @@ pub fn router(state: AppState) -> Router {
             connect::routes().layer(from_fn(connect_error_shape)),
         )
         .merge(compat::routes())
-        .layer(from_fn_with_state(state.clone(), auth::tenant_gate));
-    let worker = workers::routes().layer(from_fn_with_state(
-        state.clone(),
-        auth::require_worker_token,
-    ));
+        .layer(from_fn_with_state(state.clone(), auth::tenant_gate))
+        .layer(from_fn_with_state(state.clone(), store_gate::require_store));
+    let worker = workers::routes()
+        .layer(from_fn_with_state(
+            state.clone(),
+            auth::require_worker_token,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            store_gate::require_store_for_workers,
+        ));
+    let store_gate = || from_fn_with_state(state.clone(), store_gate::require_store);
     Router::new()
         .merge(health::routes())
         // The OpenAPI document and the interactive docs: public, like health.
         .merge(openapi::routes())
         .merge(tenant)
         .merge(worker)
-        .merge(schema_registry::router(state.clone()))
-        .merge(iam::public_routes())
+        .merge(schema_registry::router(state.clone()).layer(store_gate()))
+        .merge(iam::public_routes().layer(store_gate()))
         // Bodies above TRIBUTARY_MAX_BODY_BYTES: 413 with an error body.
         .layer(from_fn_with_state(state.clone(), auth::limits::limit_body))
         // Unauthenticated 401s (and 413s) on /connect and /schema-registry are rendered in their shapes too.

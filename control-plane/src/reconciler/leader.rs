@@ -23,9 +23,16 @@ pub async fn try_acquire(pool: &PgPool, holder: &str) -> Result<Option<Leadershi
 }
 
 impl Leadership {
-    /// Is the session that holds the lock still alive?
+    /// Is the session that holds the lock still alive? A session that does
+    /// not answer within the store probe's timeout counts as dead: after a
+    /// store outage the lock is gone with it, and the leader steps down
+    /// rather than act beside whoever takes the lock next.
     pub async fn alive(&mut self) -> bool {
-        store::ping(&mut self.conn).await.is_ok()
+        let ping = store::ping(&mut self.conn);
+        matches!(
+            tokio::time::timeout(store::health::PROBE_TIMEOUT, ping).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Gives the lock back and closes the session.

@@ -24,8 +24,12 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::provider::WorkerProvider;
+use crate::store::health::StoreHealth;
 use crate::store::RECONCILE_CHANNEL;
 use autoscale::{AutoscaleSettings, Autoscaler};
+
+/// How long one campaign for leadership may take.
+const CAMPAIGN_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct ReconcilerSettings {
     pub holder: String,
@@ -47,6 +51,9 @@ pub struct Reconciler {
     secrets: Arc<crate::secrets::SecretBox>,
     settings: ReconcilerSettings,
     autoscaler: Autoscaler,
+    /// The reconciler pauses while the store is down; the outage is credited
+    /// to the leases before the store counts as up again.
+    store_health: Arc<StoreHealth>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +62,10 @@ pub enum ReconcileError {
     Db(#[from] sqlx::Error),
     #[error("leadership lost")]
     Deposed,
+    /// The store went down (or has not been credited the outage yet):
+    /// nothing may be expired or moved.
+    #[error("store unavailable")]
+    StoreUnavailable,
 }
 
 /// What one pass did, for logs and tests.
@@ -88,7 +99,15 @@ impl Reconciler {
             secrets,
             settings,
             autoscaler,
+            store_health: StoreHealth::new(),
         }
+    }
+
+    /// Pauses while `health` says the store is down, so the first pass after
+    /// an outage sees the leases with the outage credited.
+    pub fn with_store_health(mut self, health: Arc<StoreHealth>) -> Reconciler {
+        self.store_health = health;
+        self
     }
 
     /// Runs until `shutdown` flips: campaigns for leadership, then reconciles
@@ -102,14 +121,40 @@ impl Reconciler {
             }
         };
         let mut leadership: Option<leader::Leadership> = None;
+        // After a store outage the leader of before campaigns first and the
+        // others hold back this long, so leadership (and the workers its
+        // provider runs) stays where it was.
+        let grace = self.settings.interval * 2 + Duration::from_secs(1);
+        let mut campaign_after = tokio::time::Instant::now();
+        // This replica held the lock last it knew (until another is seen holding it).
+        let mut led_last = false;
         while !*shutdown.borrow() {
-            if leadership.is_none() {
-                match leader::try_acquire(&self.pool, &self.settings.holder).await {
+            if !self.store_health.is_up() {
+                // A leader's lock session dies with the store: it steps down
+                // below when it finds its session gone, and campaigns again.
+                if !led_last {
+                    campaign_after = tokio::time::Instant::now() + grace;
+                }
+                self.wait(&mut listener, &mut shutdown).await;
+                continue;
+            }
+            let campaign = led_last || tokio::time::Instant::now() >= campaign_after;
+            if leadership.is_none() && campaign {
+                // Bounded: a campaign must not sit in the pool's acquire
+                // through an outage and win the lock the moment it ends.
+                let attempt = tokio::time::timeout(
+                    CAMPAIGN_TIMEOUT,
+                    leader::try_acquire(&self.pool, &self.settings.holder),
+                )
+                .await
+                .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+                match attempt {
                     Ok(Some(l)) => {
                         tracing::info!(epoch = l.epoch, holder = %self.settings.holder, "reconciler leadership acquired");
                         leadership = Some(l);
+                        led_last = true;
                     }
-                    Ok(None) => {}
+                    Ok(None) => led_last = false,
                     Err(e) => tracing::warn!(error = %e, "leader election failed"),
                 }
             }
@@ -131,6 +176,9 @@ impl Reconciler {
                         if let Some(l) = leadership.take() {
                             l.release().await;
                         }
+                        // Its session may have died with a store outage: campaign
+                        // again at once (`led_last`), before the others' grace runs out.
+                        continue;
                     }
                     Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
                 }
@@ -178,6 +226,11 @@ impl Reconciler {
     pub async fn pass(&mut self, epoch: i64) -> Result<PassReport, ReconcileError> {
         let mut report = PassReport::default();
         let mut tx = self.pool.begin().await?;
+        // `begin` may have waited out an outage: only once this replica has
+        // credited it to the leases may anything expire.
+        if !self.store_health.is_up() {
+            return Err(ReconcileError::StoreUnavailable);
+        }
         if !leader::still_leader(&mut tx, epoch).await? {
             return Err(ReconcileError::Deposed);
         }

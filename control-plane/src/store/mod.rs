@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod connectors;
+pub mod health;
 pub mod iam;
 pub mod idempotency;
 pub mod leadership;

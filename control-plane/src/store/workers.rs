@@ -116,6 +116,47 @@ pub async fn heartbeat(
     Ok(Some(assignments))
 }
 
+/// What [`credit_outage`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutageCredit {
+    /// Seconds added to each live lease (0: already credited).
+    pub credited_secs: f64,
+    /// Leases extended.
+    pub leases: i64,
+}
+
+/// Credits a store outage that began `outage` ago and ends now: every lease
+/// that was live when it began is extended by its length, since no worker
+/// could renew during it. Each replica that saw the outage calls this; the
+/// part already credited (`lease_credit`) is not credited again.
+pub async fn credit_outage(pool: &PgPool, outage: Duration) -> Result<OutageCredit, sqlx::Error> {
+    let (leases, credited_secs): (i64, f64) = sqlx::query_as(
+        "WITH w AS (
+           SELECT GREATEST(now() - make_interval(secs => $1 / 1000.0), credited_until) AS from_at,
+                  now() AS to_at
+           FROM lease_credit WHERE id = 1 FOR UPDATE),
+         ext AS (
+           UPDATE workers SET lease_expires_at = lease_expires_at + (w.to_at - w.from_at)
+           FROM w WHERE w.to_at > w.from_at AND workers.lease_expires_at > w.from_at
+           RETURNING workers.id),
+         -- Runs although nothing reads it (Postgres runs every data-modifying WITH).
+         mark AS (
+           UPDATE lease_credit SET credited_until = w.to_at
+           FROM w WHERE lease_credit.id = 1 AND w.to_at > w.from_at
+           RETURNING 1)
+         SELECT (SELECT count(*) FROM ext),
+                COALESCE((SELECT EXTRACT(EPOCH FROM (w.to_at - w.from_at))::float8
+                          FROM w WHERE w.to_at > w.from_at), 0)",
+    )
+    .bind(millis(outage))
+    .fetch_one(pool)
+    .await?;
+    Ok(OutageCredit {
+        credited_secs,
+        leases,
+    })
+}
+
 /// A worker as placement sees it.
 #[derive(Debug, Clone, FromRow)]
 pub struct Capacity {

@@ -10,6 +10,20 @@
 //! the worker's complete desired assignment (not a delta), so a lost response
 //! never leaves a worker out of step. A heartbeat answered with `410 Gone`
 //! means the lease lapsed: the worker must stop every task and register again.
+//!
+//! Protocol revision 2 (store outages): a heartbeat may be answered
+//! `503 Service Unavailable` with a [`StoreUnavailable`] body
+//! (`{"store_unavailable": true, …}`) and a `Retry-After` header: the control
+//! plane is reachable but its store is not, so nothing can be reassigned.
+//! The worker keeps running what it runs past its lease, moving its fencing
+//! deadline on by the time such answers keep coming, and keeps its source
+//! offsets (one committable offset per source partition, the latest, so the
+//! backlog is bounded by the partitions a task reads) until a heartbeat
+//! succeeds and carries them. When the store returns, the control plane
+//! credits the outage to every lease that was live when it began, so the
+//! worker is not declared dead. A worker that gets no answer at all, or any
+//! other error, fences itself as before. Revision-1 workers treat the 503 as
+//! a failed heartbeat and fence themselves, which stays safe.
 
 use std::collections::BTreeMap;
 
@@ -229,6 +243,19 @@ pub struct HeartbeatResponse {
     pub digest: Option<String>,
 }
 
+/// The body of a `503` heartbeat answer while the control plane's store is
+/// down (protocol revision 2, see the crate docs). It extends the API's
+/// error shape, so generic clients still read an error.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoreUnavailable {
+    /// Always true; what tells this answer from any other 503.
+    pub store_unavailable: bool,
+    pub lease_ms: u64,
+    pub heartbeat_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 /// The digest of an assignment: what tasks, under which epochs, in which
 /// target state and config. Offsets are left out: they change with every
 /// beat and never require the worker to act.
@@ -268,6 +295,20 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"connector_id":"lcc-abc","task":2,"epoch":7,"state":"RUNNING","records":3})
+        );
+    }
+
+    #[test]
+    fn store_unavailable_wire_shape() {
+        let b = StoreUnavailable {
+            store_unavailable: true,
+            lease_ms: 3000,
+            heartbeat_ms: 500,
+            message: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&b).unwrap(),
+            serde_json::json!({"store_unavailable": true, "lease_ms": 3000, "heartbeat_ms": 500})
         );
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::protocol::{
     heartbeat_path, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse,
-    REGISTER_PATH,
+    StoreUnavailable, REGISTER_PATH,
 };
 
 /// Bodies of error answers are cut to this length in messages.
@@ -20,6 +20,10 @@ pub enum ClientError {
     /// 404): every task must stop and the worker must register again.
     #[error("lease lost: control plane answered {0}")]
     LeaseLost(StatusCode),
+    /// The control plane answers but its store does not (protocol revision
+    /// 2): the worker keeps its tasks.
+    #[error("control plane's store is unavailable")]
+    StoreUnavailable(StoreUnavailable),
     #[error("control plane answered {status} to {path}: {body}")]
     Rejected {
         path: String,
@@ -130,6 +134,11 @@ impl ControlPlaneClient {
         }
         if !status.is_success() {
             let mut body = response.text().await.unwrap_or_default();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                if let Some(u) = store_unavailable(&body) {
+                    return Err(ClientError::StoreUnavailable(u));
+                }
+            }
             if body.trim().is_empty() {
                 body = "(no body)".to_string();
             }
@@ -151,9 +160,31 @@ impl ControlPlaneClient {
     }
 }
 
+/// The typed body of a 503 that says the store is down; any other 503 is a
+/// plain failure.
+fn store_unavailable(body: &str) -> Option<StoreUnavailable> {
+    serde_json::from_str::<StoreUnavailable>(body)
+        .ok()
+        .filter(|u| u.store_unavailable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_typed_503_body_means_store_unavailable() {
+        let u =
+            store_unavailable(r#"{"store_unavailable":true,"lease_ms":3000,"heartbeat_ms":500}"#)
+                .unwrap();
+        assert_eq!(u.lease_ms, 3000);
+        assert!(
+            store_unavailable(r#"{"store_unavailable":false,"lease_ms":1,"heartbeat_ms":1}"#)
+                .is_none()
+        );
+        assert!(store_unavailable(r#"{"errors":[{"status":"503"}]}"#).is_none());
+        assert!(store_unavailable("upstream down").is_none());
+    }
 
     #[test]
     fn rejects_urls_without_scheme_and_hides_token() {

@@ -73,6 +73,15 @@ impl Lease {
         self.renewed_at + self.lease.saturating_sub(self.interval)
     }
 
+    /// The control plane said its store is down at `at`, and it was
+    /// already down at `since` (the previous such answer): nobody could
+    /// renew or reassign anything in between, and the control plane will
+    /// credit at least that time to the lease when the store returns
+    /// (protocol revision 2), so the deadline moves on by as much.
+    fn credit_outage(&mut self, since: Instant, at: Instant) {
+        self.renewed_at += at.saturating_duration_since(since);
+    }
+
     fn request_timeout(&self, now: Instant) -> Duration {
         self.fence_at()
             .saturating_duration_since(now)
@@ -211,6 +220,9 @@ impl Worker {
         let mut failures: u32 = 0;
         // The digest of the assignment we run, for long polls.
         let mut digest: Option<String> = None;
+        // When the control plane first (then last) said its store is down,
+        // in the outage under way.
+        let mut store_down_since: Option<Instant> = None;
         loop {
             let started = Instant::now();
             let req = HeartbeatRequest {
@@ -233,6 +245,12 @@ impl Worker {
                         tracing::info!(failures, "heartbeats succeed again");
                         failures = 0;
                     }
+                    if store_down_since.take().is_some() {
+                        tracing::info!(
+                            tasks = self.tasks.len(),
+                            "control plane's store is back; lease renewed, offsets reported"
+                        );
+                    }
                     long_polled = resp.digest.is_some();
                     digest = resp.digest;
                     self.apply(resp.assignments).await;
@@ -242,8 +260,22 @@ impl Worker {
                     self.stop_all().await;
                     return SessionEnd::LeaseLost { renewed };
                 }
+                Err(ClientError::StoreUnavailable(u)) => {
+                    digest = None;
+                    match store_down_since {
+                        None => tracing::warn!(
+                            tasks = self.tasks.len(),
+                            "control plane's store is unavailable: keeping our tasks past the lease while it says so"
+                        ),
+                        Some(since) => lease.credit_outage(since, started),
+                    }
+                    store_down_since = Some(started);
+                    lease.interval = Duration::from_millis(u.heartbeat_ms.max(100));
+                }
                 Err(e) => {
                     digest = None;
+                    // Only consecutive store-down answers extend the lease.
+                    store_down_since = None;
                     // Warn at the 1st, 2nd, 4th, 8th… failure: an outage logs a few lines, not one per beat.
                     failures += 1;
                     if failures.is_power_of_two() {
@@ -373,6 +405,21 @@ mod tests {
             .config
             .insert("max.interval".into(), "0".into());
         assert!(needs_restart(&a, &reconfigured));
+    }
+
+    #[test]
+    fn store_down_answers_move_the_fence_by_the_time_between_them() {
+        let t0 = Instant::now();
+        let mut lease = Lease::new(t0, 3_000, 500);
+        let fence = lease.fence_at();
+        // Answers at 1 s, 2 s … 9 s: the deadline moves on by 8 s.
+        for s in 1..9 {
+            lease.credit_outage(t0 + Duration::from_secs(s), t0 + Duration::from_secs(s + 1));
+        }
+        assert_eq!(lease.fence_at(), fence + Duration::from_secs(8));
+        // A clock that went backwards credits nothing.
+        lease.credit_outage(t0 + Duration::from_secs(5), t0);
+        assert_eq!(lease.fence_at(), fence + Duration::from_secs(8));
     }
 
     #[test]
