@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -60,13 +60,20 @@ impl StoreHealth {
     /// Probes until `shutdown` flips.
     pub async fn monitor(self: Arc<Self>, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
         let mut last_healthy = Instant::now();
+        // The probe's own connection: a pool busy with slow requests (say, writers
+        // queued on one row's lock) must not read as a lost store.
+        let mut conn: Option<PgConnection> = None;
         while !*shutdown.borrow() {
             tokio::select! {
                 _ = tokio::time::sleep(PROBE_INTERVAL) => {}
                 _ = shutdown.changed() => continue,
             }
             let started = Instant::now();
-            let probe = tokio::time::timeout(PROBE_TIMEOUT, super::ping(&pool)).await;
+            let probe = tokio::time::timeout(PROBE_TIMEOUT, probe(&mut conn, &pool)).await;
+            if !matches!(probe, Ok(Ok(()))) {
+                // Whatever state it was left in, the next probe connects afresh.
+                conn = None;
+            }
             match probe {
                 Ok(Ok(())) => {
                     if !self.is_up() {
@@ -114,6 +121,16 @@ impl StoreHealth {
             self.set(false);
         }
     }
+}
+
+/// One probe over the monitor's own connection, opened when there is none.
+async fn probe(conn: &mut Option<PgConnection>, pool: &PgPool) -> Result<(), sqlx::Error> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(PgConnection::connect_with(&pool.connect_options()).await?),
+    };
+    sqlx::query("SELECT 1").execute(&mut *c).await?;
+    Ok(())
 }
 
 #[cfg(test)]
