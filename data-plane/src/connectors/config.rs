@@ -314,6 +314,25 @@ pub fn non_empty<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
     config.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
+/// A value the parsed settings cannot do without (validation has named it already).
+pub fn required(config: &Config, key: &str) -> Result<String, FieldError> {
+    non_empty(config, key)
+        .map(str::to_string)
+        .ok_or_else(|| FieldError::new(key, format!("Missing required configuration \"{key}\"")))
+}
+
+/// A TCP port (1–65535), or `default` when absent.
+pub fn port(config: &Config, key: &str, default: u16) -> Result<u16, FieldError> {
+    match non_empty(config, key) {
+        None => Ok(default),
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| FieldError::new(key, format!("Invalid value {p}: not a port"))),
+    }
+}
+
 /// A boolean value (`true`/`false` in any case), or `default` when absent.
 pub fn flag(config: &Config, key: &str, default: bool) -> Result<bool, FieldError> {
     match non_empty(config, key) {

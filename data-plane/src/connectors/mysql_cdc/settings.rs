@@ -6,7 +6,7 @@ use regex::Regex;
 
 use crate::connectors::debezium::{patterns, TableFilter};
 use crate::connectors::jdbc::settings::Secret;
-use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
+use crate::connectors::{config, Config, ConfigDef, ConfigType, FieldError, Importance};
 
 pub const HOSTNAME: &str = "database.hostname";
 pub const PORT: &str = "database.port";
@@ -185,18 +185,8 @@ impl MySqlCdcSettings {
         if let Some(e) = validate_extra(config).into_iter().next() {
             return Err(e);
         }
-        let required = |key: &str| {
-            non_empty(config, key).map(str::to_string).ok_or_else(|| {
-                FieldError::new(key, format!("Missing required configuration \"{key}\""))
-            })
-        };
-        let port =
-            match non_empty(config, PORT) {
-                None => 3306,
-                Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                    FieldError::new(PORT, format!("Invalid value {p}: not a port"))
-                })?,
-            };
+        let required = |key: &str| config::required(config, key);
+        let port = config::port(config, PORT, 3306)?;
         let mode = non_empty(config, SNAPSHOT_MODE).unwrap_or("initial");
         let snapshot_mode = match mode.to_ascii_lowercase().as_str() {
             "initial" => SnapshotMode::Initial,

@@ -6,7 +6,7 @@ use regex::Regex;
 use crate::connectors::debezium::patterns;
 pub use crate::connectors::debezium::TableFilter;
 use crate::connectors::jdbc::settings::Secret;
-use crate::connectors::{Config, ConfigDef, ConfigType, FieldError, Importance};
+use crate::connectors::{config, Config, ConfigDef, ConfigType, FieldError, Importance};
 
 pub const HOSTNAME: &str = "database.hostname";
 pub const PORT: &str = "database.port";
@@ -213,18 +213,8 @@ impl CdcSettings {
         if let Some(e) = validate_extra(config).into_iter().next() {
             return Err(e);
         }
-        let required = |key: &str| {
-            non_empty(config, key).map(str::to_string).ok_or_else(|| {
-                FieldError::new(key, format!("Missing required configuration \"{key}\""))
-            })
-        };
-        let port =
-            match non_empty(config, PORT) {
-                None => 5432,
-                Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                    FieldError::new(PORT, format!("Invalid value {p}: not a port"))
-                })?,
-            };
+        let required = |key: &str| config::required(config, key);
+        let port = config::port(config, PORT, 5432)?;
         let ssl_mode = match non_empty(config, SSLMODE)
             .unwrap_or("prefer")
             .to_ascii_lowercase()
